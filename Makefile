@@ -1,0 +1,105 @@
+# mod_pingone_consent - build, test and try-out targets.
+#
+#   make run     build, start the PingOne simulator and a local httpd, print curls
+#   make stop    stop what `make run` started
+#   make test    the whole suite: C unit tests, simulator self-test,
+#                Apache::Test under the prefork, worker and event MPMs
+#   make         build build/mod_pingone_consent.so
+#   make install copy the module into Apache's module directory (root)
+#
+# Run as root on Debian 12, `make run` and `make test` first install the
+# Debian packages they need (see DEB_PACKAGES).
+
+APXS      ?= /usr/bin/apxs
+HTTPD     ?= /usr/sbin/apache2
+CC        ?= gcc
+PKGS      := apr-1 apr-util-1 libcurl json-c
+BUILD     := build
+
+DEB_PACKAGES := apache2 apache2-dev libapr1-dev libaprutil1-dev \
+                libcurl4-openssl-dev libjson-c-dev libapache2-mod-perl2 \
+                libwww-perl python3 make gcc pkg-config curl
+
+CORE_SRC  := src/pc_consent.c src/pc_decide.c src/pc_util.c src/pc_client.c \
+             src/pc_curl.c
+GLUE_SRC  := mod_pingone_consent.c apache/pc_config.c apache/pc_access.c
+HEADERS   := $(wildcard src/*.h apache/*.h)
+UNIT_SRC  := $(wildcard t/unit/test_*.c)
+UNIT_BIN  := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
+
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+             -Wmissing-prototypes -Wno-unused-parameter
+# pkg-config/apxs are only asked when a compile needs them, so `make deps`
+# works on a machine that has none of the -dev packages yet.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+APXS_INC   = $(shell $(APXS) -q INCLUDEDIR)
+CFLAGS    ?= -O2 -g
+ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) -fPIC -fvisibility=hidden \
+             -fstack-protector-strong -D_FORTIFY_SOURCE=2 \
+             $(PKG_CFLAGS) -I$(APXS_INC) -Isrc -Iapache
+UNIT_CFLAGS = -std=c11 $(WARN) -O1 -g -fsanitize=address,undefined \
+             -fno-omit-frame-pointer -fno-sanitize-recover=all \
+             $(PKG_CFLAGS) -Isrc
+
+MODULE    := $(BUILD)/mod_pingone_consent.so
+
+.PHONY: all deps install test unit test-unit test-sim test-httpd run stop \
+        clean configtest
+
+all: $(MODULE)
+
+# --- Debian packages (only as root, only what is missing) ---------------
+deps:
+	@bash tools/deps.sh $(DEB_PACKAGES)
+
+# --- the module ----------------------------------------------------------
+$(BUILD)/obj/%.o: %.c $(HEADERS) | $(BUILD)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(MODULE): $(patsubst %.c,$(BUILD)/obj/%.o,$(CORE_SRC) $(GLUE_SRC)) tools/module.map
+	$(CC) -shared -Wl,--version-script=tools/module.map -Wl,-z,relro,-z,now \
+	  -o $@ $(filter %.o,$^) $(PKG_LIBS)
+
+$(BUILD):
+	@mkdir -p $(BUILD)
+
+install: $(MODULE)
+	install -m 644 $(MODULE) $(shell $(APXS) -q LIBEXECDIR)/
+
+# --- tests ---------------------------------------------------------------
+$(BUILD)/unit/%: t/unit/%.c $(CORE_SRC) $(HEADERS) t/unit/tap.h
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) $< $(CORE_SRC) $(PKG_LIBS) -o $@
+
+unit: $(UNIT_BIN)
+
+test-unit: $(UNIT_BIN)
+	prove --exec '' $(UNIT_BIN)
+
+test-sim:
+	python3 t/sim/test_sim.py
+
+test-httpd: $(MODULE)
+	bash t/run-httpd-tests.sh $(MPMS)
+
+# Each stage prints its own TAP/prove summary; t/run-all.sh adds one line
+# for the whole run and fails if any stage failed.
+test: deps
+	@$(MAKE) --no-print-directory all unit
+	@bash t/run-all.sh
+
+# --- try it --------------------------------------------------------------
+run: deps
+	@$(MAKE) --no-print-directory all
+	@bash tools/run.sh start
+
+stop:
+	@bash tools/run.sh stop
+
+configtest: $(MODULE)
+	@bash tools/run.sh configtest
+
+clean:
+	rm -rf $(BUILD)

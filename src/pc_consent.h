@@ -1,0 +1,106 @@
+/*
+ * pc_consent.h - PingOne data model and JSON parsing (pure core, no httpd).
+ *
+ * Every parser here takes untrusted bytes from the network.  Rules:
+ *  - never read past `len`; the body need not be NUL terminated;
+ *  - unknown fields are ignored; a known field with the wrong JSON type makes
+ *    the whole document invalid (APR_EGENERAL) with a short reason in *err;
+ *  - all output strings are copied into pool `p` (json-c objects are freed
+ *    before return), so results live exactly as long as the pool.
+ * This is the only place in the project that uses json-c.
+ */
+#ifndef PC_CONSENT_H
+#define PC_CONSENT_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_time.h>
+
+/* Largest body any parser accepts (the client enforces its own cap first). */
+#define PC_JSON_MAX_DEPTH 32
+
+/* One OAuth scope consent, as far as the module cares. */
+typedef struct pc_consent_t {
+    const char *id;            /* consent ID (required) */
+    const char *app_id;        /* application.id (may be NULL) */
+    const char *app_name;      /* applicationName, or application.name when expanded */
+    const char *user_id;       /* user.id (may be NULL) */
+    const char *status;        /* "ACCEPTED", "REVOKED", "DECLINED", ... (required) */
+    apr_array_header_t *scopes; /* const char *; empty array when absent */
+    apr_time_t consented_at;   /* 0 when absent */
+    apr_time_t updated_at;     /* 0 when absent */
+    apr_time_t expires_at;     /* 0 when absent */
+} pc_consent_t;
+
+typedef struct pc_user_t {
+    const char *id;
+    const char *username;
+} pc_user_t;
+
+/* PingOne error body: {"id","code","message","details":[{"code","target","message"}]}. */
+typedef struct pc_api_error_t {
+    const char *code;          /* e.g. "ACCESS_FAILED" (may be NULL) */
+    const char *message;       /* may be NULL */
+    const char *detail_code;   /* first details[].code (may be NULL) */
+} pc_api_error_t;
+
+typedef struct pc_token_resp_t {
+    const char *access_token;  /* secret: never log */
+    const char *token_type;    /* "Bearer" */
+    apr_int64_t expires_in;    /* seconds; 3600 when absent */
+} pc_token_resp_t;
+
+typedef enum {
+    PC_JOB_RUNNING = 0,        /* any status other than DONE / FAILED */
+    PC_JOB_DONE,
+    PC_JOB_FAILED
+} pc_job_state_e;
+
+typedef struct pc_job_t {
+    const char *id;
+    const char *status;        /* as received */
+    pc_job_state_e state;
+    apr_int64_t revoked;       /* result.revoked, -1 when absent */
+    const char *reason;        /* reason on FAILED (may be NULL) */
+} pc_job_t;
+
+/* Parse an ISO-8601 / RFC 3339 UTC timestamp ("2022-08-23T22:23:34.624Z",
+ * also "+00:00" offsets and no fraction).  Returns APR_SUCCESS or APR_EINVAL. */
+apr_status_t pc_parse_timestamp(apr_time_t *out, const char *s);
+
+/* A single consent object (GET .../oauthConsents/{id}). */
+apr_status_t pc_json_parse_consent(pc_consent_t **out, const char *body,
+                                   apr_size_t len, apr_pool_t *p,
+                                   const char **err);
+
+/* A consent collection (GET .../oauthConsents).  Items are taken from
+ * _embedded.oauthConsents, or else from the single array found under
+ * _embedded.  A collection without _embedded, or with an empty array,
+ * yields an empty list.  *out holds pc_consent_t *. */
+apr_status_t pc_json_parse_consent_list(apr_array_header_t **out,
+                                        const char *body, apr_size_t len,
+                                        apr_pool_t *p, const char **err);
+
+/* A users collection (GET .../users?filter=...): _embedded.users[].
+ * *out holds pc_user_t *. */
+apr_status_t pc_json_parse_user_list(apr_array_header_t **out,
+                                     const char *body, apr_size_t len,
+                                     apr_pool_t *p, const char **err);
+
+/* Token endpoint answer. access_token is required and must be a non-empty
+ * string of printable ASCII (it goes into a header). */
+apr_status_t pc_json_parse_token(pc_token_resp_t **out, const char *body,
+                                 apr_size_t len, apr_pool_t *p,
+                                 const char **err);
+
+/* An error body. Never fails on valid JSON of another shape (fields NULL). */
+apr_status_t pc_json_parse_error(pc_api_error_t **out, const char *body,
+                                 apr_size_t len, apr_pool_t *p,
+                                 const char **err);
+
+/* oathJobs/{id} answer. */
+apr_status_t pc_json_parse_job(pc_job_t **out, const char *body,
+                               apr_size_t len, apr_pool_t *p,
+                               const char **err);
+
+#endif

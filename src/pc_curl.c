@@ -1,0 +1,242 @@
+/*
+ * pc_curl.c - the libcurl transport.
+ */
+#include "pc_curl.h"
+
+#include <apr_strings.h>
+#include <curl/curl.h>
+#include <string.h>
+
+#define PC_CURL_POOL_MAX 64
+#define PC_USER_AGENT "mod_pingone_consent/0.1"
+
+struct pc_curl_t {
+    apr_thread_mutex_t *mutex;
+    CURL *free[PC_CURL_POOL_MAX];
+    int nfree;
+    const char *ca_file;
+    int ssl_verify;
+};
+
+typedef struct body_t {
+    apr_pool_t *p;
+    char *buf;
+    apr_size_t len, cap, max;
+    int too_big;
+    pc_http_resp_t *resp;
+} body_t;
+
+apr_status_t pc_curl_global_init(void)
+{
+    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? APR_SUCCESS
+                                                             : APR_EGENERAL;
+}
+
+static apr_status_t cleanup_handles(void *data)
+{
+    pc_curl_t *t = data;
+    while (t->nfree > 0)
+        curl_easy_cleanup(t->free[--t->nfree]);
+    return APR_SUCCESS;
+}
+
+pc_curl_t *pc_curl_create(apr_pool_t *p, const char *ca_file, int ssl_verify)
+{
+    pc_curl_t *t = apr_pcalloc(p, sizeof(*t));
+
+#if APR_HAS_THREADS
+    if (apr_thread_mutex_create(&t->mutex, APR_THREAD_MUTEX_DEFAULT, p))
+        t->mutex = NULL;
+#endif
+    t->ca_file = ca_file;
+    t->ssl_verify = ssl_verify;
+    apr_pool_cleanup_register(p, t, cleanup_handles, apr_pool_cleanup_null);
+    return t;
+}
+
+static CURL *take_handle(pc_curl_t *t)
+{
+    CURL *h = NULL;
+    if (t->mutex)
+        apr_thread_mutex_lock(t->mutex);
+    if (t->nfree > 0)
+        h = t->free[--t->nfree];
+    if (t->mutex)
+        apr_thread_mutex_unlock(t->mutex);
+    return h ? h : curl_easy_init();
+}
+
+static void give_handle(pc_curl_t *t, CURL *h)
+{
+    curl_easy_reset(h); /* keeps the connection cache */
+    if (t->mutex)
+        apr_thread_mutex_lock(t->mutex);
+    if (t->nfree < PC_CURL_POOL_MAX) {
+        t->free[t->nfree++] = h;
+        h = NULL;
+    }
+    if (t->mutex)
+        apr_thread_mutex_unlock(t->mutex);
+    if (h)
+        curl_easy_cleanup(h);
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *ud)
+{
+    body_t *b = ud;
+    size_t len = size * n;
+
+    if (b->len + len > b->max) {
+        b->too_big = 1;
+        return 0; /* aborts the transfer */
+    }
+    if (b->len + len + 1 > b->cap) {
+        apr_size_t cap = b->cap ? b->cap : 4096;
+        char *nb;
+        while (cap < b->len + len + 1)
+            cap *= 2;
+        nb = apr_palloc(b->p, cap);
+        if (b->len)
+            memcpy(nb, b->buf, b->len);
+        b->buf = nb;
+        b->cap = cap;
+    }
+    memcpy(b->buf + b->len, data, len);
+    b->len += len;
+    b->buf[b->len] = '\0';
+    return len;
+}
+
+/* Keep the headers we use: Retry-After and Location (for the log). */
+static size_t on_header(char *data, size_t size, size_t n, void *ud)
+{
+    body_t *b = ud;
+    size_t len = size * n;
+    const char *names[] = {"retry-after:", "location:"};
+    const char **slots[] = {&b->resp->retry_after, &b->resp->location};
+    size_t i;
+
+    for (i = 0; i < 2; i++) {
+        size_t nl = strlen(names[i]);
+        if (len > nl && strncasecmp(data, names[i], nl) == 0) {
+            const char *v = data + nl, *e = data + len;
+            while (v < e && (*v == ' ' || *v == '\t'))
+                v++;
+            while (e > v && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' '))
+                e--;
+            *slots[i] = apr_pstrmemdup(b->p, v, (apr_size_t)(e - v));
+        }
+    }
+    return len;
+}
+
+static pc_http_outcome_e classify(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_OPERATION_TIMEDOUT:
+        return PC_HTTP_TIMEOUT;
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_GOT_NOTHING:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+        return PC_HTTP_CONNECT;
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+        return PC_HTTP_TLS;
+    default:
+        return PC_HTTP_FAILED;
+    }
+}
+
+apr_status_t pc_curl_send(void *baton, const pc_http_req_t *req,
+                          pc_http_resp_t *resp, apr_pool_t *p)
+{
+    pc_curl_t *t = baton;
+    struct curl_slist *hdrs = NULL;
+    char errbuf[CURL_ERROR_SIZE];
+    body_t b;
+    CURL *h;
+    CURLcode rc;
+    long status = 0;
+    curl_off_t us = 0;
+
+    memset(resp, 0, sizeof(*resp));
+    memset(&b, 0, sizeof(b));
+    b.p = p;
+    b.max = req->max_body;
+    b.resp = resp;
+    errbuf[0] = '\0';
+
+    if ((h = take_handle(t)) == NULL) {
+        resp->outcome = PC_HTTP_FAILED;
+        resp->error = "cannot create a curl handle";
+        return APR_EGENERAL;
+    }
+    curl_easy_setopt(h, CURLOPT_URL, req->url);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                     (long)req->connect_timeout_ms);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, PC_USER_AGENT);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &b);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, t->ssl_verify ? 1L : 0L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, t->ssl_verify ? 2L : 0L);
+    if (t->ca_file)
+        curl_easy_setopt(h, CURLOPT_CAINFO, t->ca_file);
+    if (req->max_body)
+        curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
+                         (curl_off_t)req->max_body);
+
+    hdrs = curl_slist_append(hdrs, "Accept: application/json");
+    if (req->authorization)
+        hdrs = curl_slist_append(
+            hdrs, apr_pstrcat(p, "Authorization: ", req->authorization, NULL));
+    if (req->body) {
+        hdrs = curl_slist_append(
+            hdrs, apr_pstrcat(p, "Content-Type: ", req->content_type, NULL));
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+                         (curl_off_t)req->body_len);
+    }
+    hdrs = curl_slist_append(hdrs, "Expect:");
+    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "POST") != 0)
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+
+    rc = curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(h, CURLINFO_TOTAL_TIME_T, &us);
+    resp->elapsed_us = (long)us;
+
+    if (rc == CURLE_OK) {
+        resp->outcome = PC_HTTP_OK;
+        resp->status = (int)status;
+        resp->body = b.buf ? b.buf : "";
+        resp->body_len = b.len;
+    }
+    else if (b.too_big || rc == CURLE_FILESIZE_EXCEEDED) {
+        resp->outcome = PC_HTTP_TOO_BIG;
+        resp->error = apr_psprintf(p, "answer larger than %" APR_SIZE_T_FMT
+                                   " bytes", req->max_body);
+    }
+    else {
+        resp->outcome = classify(rc);
+        /* errbuf holds host names and curl's words, never our headers. */
+        resp->error = apr_psprintf(p, "%s", errbuf[0] ? errbuf
+                                                      : curl_easy_strerror(rc));
+    }
+    curl_slist_free_all(hdrs);
+    give_handle(t, h);
+    return resp->outcome == PC_HTTP_OK ? APR_SUCCESS : APR_EGENERAL;
+}

@@ -1,0 +1,61 @@
+# Require pingone-consent as an authz provider: composes with RequireAll /
+# RequireAny, answers 403 (not 401) to an authenticated user, redirects
+# when PingOneConsentDenyRedirect is set.
+use strict;
+use warnings FATAL => 'all';
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Apache::Test;
+use PCTest;
+
+plan tests => 20;
+sim_reset();
+
+my $r = req('/req-all/index.html', user => $U{alice});
+ok t_cmp($r->{status}, 200, 'RequireAll: alice (openid profile) -> 200');
+ok t_cmp($r->{headers}{'x-pc-consent-id'}, qr/^[0-9a-f-]{36}$/, 'provider exports PINGONE_CONSENT_ID');
+
+my $m = decision_mark();
+$r = req('/req-all/index.html', user => $U{carol});
+ok t_cmp($r->{status}, 403, 'RequireAll: carol lacks profile -> 403, not 401');
+ok !defined $r->{headers}{'www-authenticate'}, 'no WWW-Authenticate on a consent deny';
+my ($line) = decision_since($m);
+ok t_cmp($line, qr/ 403 deny:scope:profile /, 'note deny:scope:profile');
+
+$r = req('/req-all/index.html', user => $U{bob});
+ok t_cmp($r->{status}, 403, 'RequireAll: bob revoked -> 403');
+
+$r = req('/req-all/index.html');
+ok t_cmp($r->{status}, 401, 'RequireAll: no credentials -> 401 (authentication first)');
+ok t_cmp($r->{headers}{'www-authenticate'}, qr/^Basic/, 'and the Basic challenge');
+
+$r = req('/req-all/index.html', user => $U{alice}, pass => 'nope');
+ok t_cmp($r->{status}, 401, 'RequireAll: bad password -> 401');
+
+# RequireAny: frank has no consent but is named by a second Require line.
+$r = req('/req-any/index.html', user => $U{frank});
+ok t_cmp($r->{status}, 200, 'RequireAny: frank allowed by Require user');
+ok t_cmp($r->{headers}{'www-authenticate'}, undef, 'no challenge for frank');
+$r = req('/req-any/index.html', user => $U{alice});
+ok t_cmp($r->{status}, 200, 'RequireAny: alice has openid+email -> 200');
+$r = req('/req-any/index.html', user => $U{carol});
+ok t_cmp($r->{status}, 403, 'RequireAny: carol lacks email and is not frank -> 403');
+
+# Redirect to a local consent page, with return_to.
+$r = req('/req-redirect/index.html?x=1', user => $U{carol});
+ok t_cmp($r->{status}, 302, 'Require + DenyRedirect: carol -> 302');
+my $loc = $r->{headers}{location} // '';
+ok t_cmp($loc, qr{^http://[^/]+/consent-needed\.html\?return_to=}, 'to the configured page (absolute URL)');
+ok t_cmp($loc, qr{return_to=http%3A%2F%2F[^&]*%2Freq-redirect%2Findex\.html%3Fx%3D1$}, 'return_to holds the original URL, encoded');
+$r = req('/req-redirect/index.html', user => $U{alice});
+ok t_cmp($r->{status}, 200, 'Require + DenyRedirect: alice -> 200');
+
+# One PingOne lookup per request, even though authz_core asks twice.
+sim(POST => '/__control/reset-counts');
+$r = req('/req-all/index.html', user => $U{alice});
+ok t_cmp($r->{status}, 200, 'alice again');
+ok t_cmp(counts()->{consents}, 1, 'exactly one consent call for one request');
+
+# AuthType is restored for the backend after an allowed request.
+$r = req('/req-any/index.html', user => $U{frank});
+ok t_cmp($r->{status}, 200, 'frank again after a deny on the same server');

@@ -1,0 +1,117 @@
+package PCTest;
+# Helpers for the mod_pingone_consent Apache::Test suite: requests with
+# Basic auth, the PingOne simulator's control API, and the logs.
+use strict;
+use warnings;
+use Exporter 'import';
+use HTTP::Tiny;
+use JSON::PP;
+use MIME::Base64 qw(encode_base64);
+use Time::HiRes qw(sleep);
+use Apache::Test ();
+use Apache::TestRequest ();
+
+our @EXPORT = qw(%U req sim sim_reset counts decision_mark decision_since
+                 log_mark log_since sim_port sim_fault serverroot);
+
+# PingOne user IDs of the seeded users (t/sim/seed.json).
+our %U = (
+    alice => 'e0000000-0000-4000-8000-00000000a11c',
+    bob   => 'e0000000-0000-4000-8000-0000000000b0',
+    carol => 'e0000000-0000-4000-8000-0000000000ca',
+    dave  => 'e0000000-0000-4000-8000-0000000000da',
+    erin  => 'e0000000-0000-4000-8000-0000000000e0',
+    frank => 'e0000000-0000-4000-8000-0000000000f0',
+    grace => 'e0000000-0000-4000-8000-000000000009',
+    smith => 'e0000000-0000-4000-8000-0000000000a2',
+    ghost => 'e0000000-0000-4000-8000-00000000dead',   # valid, unknown
+);
+our $APP1 = 'a0000000-0000-4000-8000-000000000001';
+our $APP2 = 'a0000000-0000-4000-8000-000000000002';
+
+my $json = JSON::PP->new->utf8->canonical;
+
+sub serverroot { Apache::Test::vars('serverroot') }
+
+sub sim_port {
+    my $p = $ENV{PC_SIM_PORT} or die "PC_SIM_PORT is not set\n";
+    return $p;
+}
+
+# sim(METHOD, '/__control/...', \%body) -> decoded JSON (or undef)
+sub sim {
+    my ($method, $path, $body) = @_;
+    my $http = HTTP::Tiny->new(timeout => 10);
+    my %opt;
+    if ($body) {
+        $opt{content} = $json->encode($body);
+        $opt{headers} = {'Content-Type' => 'application/json'};
+    }
+    my $r = $http->request($method, 'http://127.0.0.1:' . sim_port() . $path, \%opt);
+    die "simulator $method $path: $r->{status} $r->{content}\n"
+        unless $r->{status} =~ /^2/;
+    return length $r->{content} ? $json->decode($r->{content}) : undef;
+}
+
+sub sim_reset { sim(POST => '/__control/reset') }
+sub counts { sim(GET => '/__control/counts') }
+sub sim_fault { sim(POST => '/__control/faults', {@_}) }
+
+# req(PATH, user => NAME_OR_ID, pass => 'pw', vhost => 'pc_post',
+#     headers => {...}, method => 'GET') -> HTTP::Tiny response
+# A fresh connection per call unless keepalive => $http is given.
+sub req {
+    my ($path, %o) = @_;
+    Apache::TestRequest::module($o{vhost} || 'default');
+    my $hostport = Apache::TestRequest::hostport();
+    Apache::TestRequest::module('default');
+    my %h = %{ $o{headers} || {} };
+    if (defined $o{user}) {
+        my $pass = defined $o{pass} ? $o{pass} : 'pw';
+        $h{Authorization} = 'Basic ' . encode_base64("$o{user}:$pass", '');
+    }
+    my $http = $o{http} || HTTP::Tiny->new(max_redirect => 0, timeout => 30,
+                                            keep_alive => 0);
+    return $http->request($o{method} || 'GET', "http://$hostport$path",
+                          {headers => \%h});
+}
+
+# The decision log (LogFormat "%u %>s %{pingone-consent}n %U") is written
+# after the response is sent: wait for the line.
+sub _lines {
+    my $f = serverroot() . '/logs/decision_log';
+    open my $fh, '<', $f or return ();
+    my @l = <$fh>;
+    chomp @l;
+    return @l;
+}
+sub decision_mark { scalar(my @l = _lines()) }
+sub decision_since {
+    my ($mark) = @_;
+    for (1 .. 100) {
+        my @l = _lines();
+        return @l[$mark .. $#l] if @l > $mark;
+        sleep 0.05;
+    }
+    return ();
+}
+
+sub _errlog { serverroot() . '/logs/error_log' }
+sub log_mark { -s _errlog() || 0 }
+# Text appended to error_log since the mark, once it contains $want (a
+# regex) or after 5 s.
+sub log_since {
+    my ($mark, $want) = @_;
+    my $text = '';
+    for (1 .. 100) {
+        open my $fh, '<', _errlog() or return '';
+        seek $fh, $mark, 0;
+        local $/;
+        $text = <$fh> // '';
+        return $text if !defined $want || $text =~ $want;
+        sleep 0.05;
+    }
+    return $text;
+}
+
+1;

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The Apache::Test suite under each MPM named (default: prefork worker event),
+# each run against its own PingOne simulator on a free loopback port.
+#
+# Apache::Test refuses to run as root.  As root, this script copies the tree
+# to a temporary directory owned by an unprivileged user (PC_TEST_USER,
+# default "pctest", created if needed) and runs itself there as that user.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+mpms=${*:-prefork worker event}
+
+if [ "$(id -u)" -eq 0 ]; then
+  user=${PC_TEST_USER:-pctest}
+  id "$user" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$user"
+  work=$(mktemp -d /tmp/pc-httpd-tests.XXXXXX)
+  tar -C "$top" --exclude=.git -cf - . | tar -C "$work" -xf -
+  chown -R "$user" "$work"
+  chmod 755 "$work"
+  runuser -u "$user" -- bash "$work/t/run-httpd-tests.sh" $mpms
+  rc=$?
+  if [ $rc -eq 0 ]; then rm -rf "$work"; else echo "# test tree kept in $work"; fi
+  exit $rc
+fi
+
+cd "$top"
+module="$top/build/mod_pingone_consent.so"
+[ -f "$module" ] || { echo "build the module first (make)"; exit 2; }
+httpd=${HTTPD:-/usr/sbin/apache2}
+apxs=${APXS:-/usr/bin/apxs}
+moddir=$($apxs -q LIBEXECDIR)
+rc=0
+
+for mpm in $mpms; do
+  echo "# ---- Apache::Test, $mpm MPM ----"
+  perl t/TEST -clean >/dev/null 2>&1 || true
+  mkdir -p t/logs
+  rm -f t/logs/sim.port
+  python3 t/sim/pingone-sim --port 0 --port-file t/logs/sim.port \
+    --seed t/sim/seed.json --log t/logs/sim_log &
+  sim=$!
+  for _ in $(seq 1 100); do [ -s t/logs/sim.port ] && break; sleep 0.1; done
+  if [ ! -s t/logs/sim.port ]; then
+    echo "not ok - the PingOne simulator did not start"; kill $sim 2>/dev/null; rc=1; continue
+  fi
+  export PC_SIM_PORT=$(cat t/logs/sim.port)
+  export PC_TEST_POST_SECRET=post-only-secret
+  export PC_MODULE="$module" PC_MODDIR="$moddir"
+  {
+    echo "LoadModule mpm_${mpm}_module $moddir/mod_mpm_${mpm}.so"
+    for m in authn_core authn_file auth_basic authz_core authz_user authz_host \
+             mime alias env headers setenvif log_config dir; do
+      echo "LoadModule ${m}_module $moddir/mod_${m}.so"
+    done
+    echo "LoadModule pingone_consent_module $module"
+  } > t/conf/inherit.conf
+  perl t/TEST -apxs "$apxs" -httpd "$httpd" -httpd_conf "$top/t/conf/inherit.conf" \
+    -maxclients 64 || { rc=1; echo "# error_log tail ($mpm):"; tail -n 40 t/logs/error_log 2>/dev/null | sed 's/^/#   /'; }
+  kill $sim 2>/dev/null; wait $sim 2>/dev/null
+  perl t/TEST -clean >/dev/null 2>&1 || true
+done
+exit $rc
