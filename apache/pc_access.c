@@ -5,6 +5,7 @@
  * exporting the result).
  */
 #include "pc_apache.h"
+#include "pc_shared.h"
 #include "pc_util.h"
 
 #include "http_core.h"
@@ -57,13 +58,231 @@ static void set_bad_user(pc_req_state *st, const char *reason)
     st->reason = reason;
 }
 
-/* Ask PingOne (at most once per request) for the consent that counts. */
+static const char *app_of(const pc_dir_conf *dc)
+{
+    return dc->app_id ? dc->app_id : dc->app_name;
+}
+
+static int ttl_or(int v, int dflt)
+{
+    return v == PC_UNSET ? dflt : v;
+}
+
+/* PingOne failed and no answer came from the cache: a stale entry within
+ * PingOneConsentStaleIfError decides, else fail open or closed. */
+static void upstream_failed(request_rec *r, pc_req_state *st,
+                            const pc_srv_conf *sc,
+                            const pc_cache_entry_t *stale)
+{
+    pc_count(PC_CNT_ERROR);
+    if (stale) {
+        pc_count(PC_CNT_STALE);
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "PC00113: PingOne failed (%s); deciding from a cache "
+                      "entry %" APR_TIME_T_FMT " s past its freshness "
+                      "(PingOneConsentStaleIfError)",
+                      st->err.message ? st->err.message : "unknown",
+                      apr_time_sec(apr_time_now() - stale->fresh_until));
+        st->consent = stale->consent;
+        st->source = "stale";
+        st->state = stale->unknown_user ? PC_ST_BADUSER : PC_ST_FOUND;
+        if (stale->unknown_user)
+            st->reason = "deny:unknown-user";
+        return;
+    }
+    if (sc->fail_open == 1) {
+        pc_count(PC_CNT_FAIL_OPEN);
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "PC00114: PingOne failed (%s) and "
+                      "PingOneConsentFailMode is open: ALLOWING user %s "
+                      "without a consent check",
+                      st->err.message ? st->err.message : "unknown",
+                      pc_log_safe(r->pool, st->user, 64));
+        st->state = PC_ST_FAIL_OPEN;
+        st->source = "fail-open";
+        return;
+    }
+    st->state = PC_ST_ERROR;
+}
+
+/* A PingOne error the caller did not see itself (coalesced, back-off). */
+static void borrowed_error(pc_req_state *st, request_rec *r, const char *tag,
+                           const char *retry_after, const char *why)
+{
+    memset(&st->err, 0, sizeof(st->err));
+    st->err.kind = PC_E_STATUS;
+    st->err.tag = tag && *tag ? tag : "upstream";
+    st->err.retry_after = retry_after;
+    st->err.message = apr_psprintf(r->pool, "%s (%s)", why, st->err.tag);
+}
+
+/* The consent that counts for st->user_id, from the cache or PingOne. */
+static void consent_lookup(request_rec *r, const pc_dir_conf *dc,
+                           const pc_srv_conf *sc, pc_client_t *client,
+                           pc_req_state *st)
+{
+    unsigned char key[PC_CACHE_KEY_LEN];
+    pc_cache_entry_t e, *stale = NULL;
+    apr_array_header_t *consents;
+    apr_time_t now = apr_time_now(), fresh;
+    int stale_window = ttl_or(sc->stale_if_error, 0), backoff, lead, ok = 0;
+    const char *tag = NULL, *retry_after = NULL;
+
+    pc_cache_key(key, PC_CK_CONSENT, sc->env_id, st->user_id, app_of(dc));
+    if (pc_shared_get(&e, key, st->user_id, app_of(dc), r) == APR_SUCCESS) {
+        int f = pc_cache_freshness(&e, now, stale_window);
+        if (f == 1) {
+            pc_count(PC_CNT_HIT);
+            st->consent = e.consent;
+            st->source = "cache";
+            if (e.unknown_user)
+                set_bad_user(st, "deny:unknown-user");
+            else
+                st->state = PC_ST_FOUND;
+            return;
+        }
+        if (f == 0)
+            stale = apr_pmemdup(r->pool, &e, sizeof(e));
+    }
+    pc_count(PC_CNT_MISS);
+
+    if ((backoff = pc_backoff_left(now)) > 0) {
+        borrowed_error(st, r, "upstream-429",
+                       apr_itoa(r->pool, backoff),
+                       "PingOne asked all servers to back off");
+        upstream_failed(r, st, sc, stale);
+        return;
+    }
+
+    /* Single flight: one process asks, the others wait for its answer. */
+    lead = pc_flight_begin(key, client->conf->timeout_ms, &ok, &tag,
+                           &retry_after, r);
+    if (lead == 0) {
+        if (ok && pc_shared_get(&e, key, st->user_id, app_of(dc), r) ==
+                      APR_SUCCESS &&
+            pc_cache_freshness(&e, apr_time_now(), 0) == 1) {
+            st->consent = e.consent;
+            st->source = "cache";
+            if (e.unknown_user)
+                set_bad_user(st, "deny:unknown-user");
+            else
+                st->state = PC_ST_FOUND;
+            return;
+        }
+        if (!ok) {
+            borrowed_error(st, r, tag, retry_after,
+                           "a concurrent lookup of the same consent failed");
+            upstream_failed(r, st, sc, stale);
+            return;
+        }
+        /* Answered but not cached (TTL 0): ask ourselves. */
+    }
+
+    pc_count(PC_CNT_PINGONE);
+    memset(&e, 0, sizeof(e));
+    e.kind = PC_CK_CONSENT;
+    e.user_id = st->user_id;
+    e.app = app_of(dc);
+    if (pc_client_get_consents(&consents, client, st->user_id, dc->app_id,
+                               dc->app_name, &st->err,
+                               r->pool) != APR_SUCCESS) {
+        if (st->err.kind != PC_E_NOT_FOUND) {
+            if (st->err.kind == PC_E_RATE_LIMITED)
+                pc_backoff_set(now + apr_time_from_sec(pc_retry_after_seconds(
+                                         st->err.retry_after, now,
+                                         PC_DEFAULT_RETRY_AFTER)));
+            if (lead == 1)
+                pc_flight_end(key, 0, st->err.tag, st->err.retry_after);
+            upstream_failed(r, st, sc, stale);
+            return;
+        }
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "PC00107: PingOne does not know user %s: deny",
+                      st->user_id);
+        e.unknown_user = 1;
+        set_bad_user(st, "deny:unknown-user");
+    }
+    else {
+        e.consent = (pc_consent_t *)pc_select_consent(consents, dc->app_id,
+                                                      dc->app_name);
+        st->consent = e.consent;
+        st->state = PC_ST_FOUND;
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "PC00108: user %s, application %s: %d consent(s), most "
+                      "recent %s (%s)",
+                      st->user_id, pc_log_safe(r->pool, app_of(dc), 100),
+                      consents->nelts, e.consent ? e.consent->id : "-",
+                      e.consent ? pc_log_safe(r->pool, e.consent->status, 32)
+                                : "none");
+    }
+    st->source = "pingone";
+    e.fetched_at = now;
+    fresh = pc_cache_fresh_until(now, e.consent,
+                                 ttl_or(sc->allow_ttl, PC_DEFAULT_ALLOW_TTL),
+                                 ttl_or(sc->deny_ttl, PC_DEFAULT_DENY_TTL));
+    if (fresh) {
+        e.fresh_until = fresh;
+        pc_shared_put(key, &e, pc_cache_store_expiry(fresh, stale_window), r);
+    }
+    if (lead == 1)
+        pc_flight_end(key, 1, NULL, NULL);
+}
+
+/* Username -> PingOne user ID, cached like a consent. */
+static void resolve_username(request_rec *r, const pc_srv_conf *sc,
+                             pc_client_t *client, pc_req_state *st)
+{
+    unsigned char key[PC_CACHE_KEY_LEN];
+    pc_cache_entry_t e;
+    apr_time_t now = apr_time_now();
+    const char *id = NULL;
+    int allow_ttl = ttl_or(sc->allow_ttl, PC_DEFAULT_ALLOW_TTL);
+    int deny_ttl = ttl_or(sc->deny_ttl, PC_DEFAULT_DENY_TTL);
+
+    pc_cache_key(key, PC_CK_USER, sc->env_id, st->user, "");
+    if (pc_shared_get(&e, key, NULL, NULL, r) == APR_SUCCESS &&
+        e.kind == PC_CK_USER && pc_cache_freshness(&e, now, 0) == 1 &&
+        e.consent == NULL && e.app && strcmp(e.app, st->user) == 0) {
+        id = e.user_id && *e.user_id ? e.user_id : NULL;
+    }
+    else {
+        pc_count(PC_CNT_PINGONE);
+        if (pc_client_find_user(&id, client, st->user, &st->err, r->pool) !=
+            APR_SUCCESS) {
+            if (st->err.kind == PC_E_RATE_LIMITED)
+                pc_backoff_set(now + apr_time_from_sec(pc_retry_after_seconds(
+                                         st->err.retry_after, now,
+                                         PC_DEFAULT_RETRY_AFTER)));
+            upstream_failed(r, st, sc, NULL);
+            if (st->state == PC_ST_FAIL_OPEN)
+                st->user_id = NULL;
+            return;
+        }
+        memset(&e, 0, sizeof(e));
+        e.kind = PC_CK_USER;
+        e.user_id = id ? id : "";
+        e.app = st->user;
+        e.fetched_at = now;
+        e.fresh_until = now + apr_time_from_sec(id ? allow_ttl : deny_ttl);
+        if ((id ? allow_ttl : deny_ttl) > 0)
+            pc_shared_put(key, &e, e.fresh_until, r);
+    }
+    if (id == NULL) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "PC00105: PingOne has no (unique) user named '%s': "
+                      "deny", pc_log_safe(r->pool, st->user, 64));
+        set_bad_user(st, "deny:unknown-user");
+        return;
+    }
+    st->user_id = id;
+}
+
+/* What counts for this request (at most one lookup per request). */
 static pc_req_state *lookup(request_rec *r, const pc_dir_conf *dc)
 {
     pc_req_state *st = req_state(r);
     pc_srv_conf *sc;
     pc_client_t client;
-    apr_array_header_t *consents;
     const char *user;
 
     /* "No user" is not final: mod_authz_core asks providers once before
@@ -117,7 +336,6 @@ static pc_req_state *lookup(request_rec *r, const pc_dir_conf *dc)
     client.log_baton = r;
 
     if (dc->user_is_name == 1) {
-        const char *id;
         if (pc_scim_quote(r->pool, user) == NULL) {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                           "PC00104: user name '%s' cannot be looked up "
@@ -127,19 +345,9 @@ static pc_req_state *lookup(request_rec *r, const pc_dir_conf *dc)
             set_bad_user(st, "deny:bad-user");
             return st;
         }
-        if (pc_client_find_user(&id, &client, user, &st->err, r->pool) !=
-            APR_SUCCESS) {
-            st->state = PC_ST_ERROR;
+        resolve_username(r, sc, &client, st);
+        if (st->state != PC_ST_NONE && st->state != PC_ST_NOUSER)
             return st;
-        }
-        if (id == NULL) {
-            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                          "PC00105: PingOne has no (unique) user named '%s': "
-                          "deny", pc_log_safe(r->pool, user, 64));
-            set_bad_user(st, "deny:unknown-user");
-            return st;
-        }
-        st->user_id = id;
     }
     else {
         if (!pc_is_uuid(user)) {
@@ -152,33 +360,7 @@ static pc_req_state *lookup(request_rec *r, const pc_dir_conf *dc)
         }
         st->user_id = user;
     }
-
-    if (pc_client_get_consents(&consents, &client, st->user_id, dc->app_id,
-                               dc->app_name, &st->err,
-                               r->pool) != APR_SUCCESS) {
-        if (st->err.kind == PC_E_NOT_FOUND) {
-            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                          "PC00107: PingOne does not know user %s: deny",
-                          st->user_id);
-            set_bad_user(st, "deny:unknown-user");
-        }
-        else {
-            st->state = PC_ST_ERROR;
-        }
-        return st;
-    }
-    st->consent = pc_select_consent(consents, dc->app_id, dc->app_name);
-    st->state = PC_ST_FOUND;
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                  "PC00108: user %s, application %s: %d consent(s), most "
-                  "recent %s (%s)",
-                  st->user_id,
-                  dc->app_id ? dc->app_id
-                             : pc_log_safe(r->pool, dc->app_name, 100),
-                  consents->nelts,
-                  st->consent ? st->consent->id : "-",
-                  st->consent ? pc_log_safe(r->pool, st->consent->status, 32)
-                              : "none");
+    consent_lookup(r, dc, sc, &client, st);
     return st;
 }
 
@@ -190,16 +372,21 @@ static void export_allow(request_rec *r, const pc_dir_conf *dc,
     const pc_consent_t *c = st->consent;
     apr_table_t *e = r->subprocess_env;
 
-    apr_table_setn(e, "PINGONE_CONSENT_ID", c->id);
-    apr_table_setn(e, "PINGONE_CONSENT_STATUS", c->status);
-    apr_table_setn(e, "PINGONE_CONSENT_SCOPES",
-                   pc_scopes_join(r->pool, c->scopes));
-    if (c->app_name || dc->app_name)
+    if (c) {
+        apr_table_setn(e, "PINGONE_CONSENT_ID", c->id);
+        apr_table_setn(e, "PINGONE_CONSENT_STATUS", c->status);
+        apr_table_setn(e, "PINGONE_CONSENT_SCOPES",
+                       pc_scopes_join(r->pool, c->scopes));
+    }
+    if ((c && c->app_name) || dc->app_name)
         apr_table_setn(e, "PINGONE_APPLICATION_NAME",
-                       c->app_name ? c->app_name : dc->app_name);
-    apr_table_setn(e, "PINGONE_USER_ID", st->user_id);
-    apr_table_setn(e, "PINGONE_CONSENT_SOURCE", "pingone");
-    apr_table_setn(r->notes, PC_NOTE, "allow");
+                       c && c->app_name ? c->app_name : dc->app_name);
+    if (st->user_id)
+        apr_table_setn(e, "PINGONE_USER_ID", st->user_id);
+    apr_table_setn(e, "PINGONE_CONSENT_SOURCE",
+                   st->source ? st->source : "pingone");
+    apr_table_setn(r->notes, PC_NOTE,
+                   st->state == PC_ST_FAIL_OPEN ? "allow:fail-open" : "allow");
 }
 
 /* The redirect target for a user without consent, with return_to. */
@@ -244,6 +431,30 @@ static int unavailable(request_rec *r, pc_req_state *st)
     return HTTP_SERVICE_UNAVAILABLE;
 }
 
+/* `Require pingone-consent` with an authenticated user.  mod_authz_core
+ * answers a denial after authentication with 401 whenever an AuthType is
+ * set, which would send a user without consent back to the login prompt.
+ * Its pre-authentication pass (access_checker_ex) answers a denial with
+ * 403 instead, so run that pass now that the user is known: when the
+ * Require lines deny because our provider denied, the answer is 403 (or
+ * the configured redirect).  Anything else is left to mod_authz_core. */
+static int require_pass(request_rec *r, const pc_dir_conf *dc,
+                        pc_req_state *st)
+{
+    int rc;
+
+    st->provider_denied = 0;
+    rc = ap_run_access_checker_ex(r);
+    if (rc == OK || rc == DECLINED || !st->provider_denied)
+        return DECLINED;
+    if (dc->deny_redirect) {
+        apr_table_setn(r->headers_out, "Location", deny_location(r, dc));
+        apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+        return HTTP_MOVED_TEMPORARILY;
+    }
+    return HTTP_FORBIDDEN;
+}
+
 /* ---- PingOneConsent On: check_authz hook, before mod_authz_core --------- */
 
 int pc_check_authz(request_rec *r)
@@ -269,7 +480,11 @@ int pc_check_authz(request_rec *r)
         break;
     }
     if (dc->enabled != 1)
-        return DECLINED; /* Require only: the provider judges */
+        return require_pass(r, dc, st);
+    if (st->state == PC_ST_FAIL_OPEN) {
+        export_allow(r, dc, st);
+        return DECLINED;
+    }
     if (st->state == PC_ST_BADUSER) {
         v.reason = st->reason;
         v.result = PC_DENY_NONE;
@@ -342,6 +557,9 @@ static authz_status pc_authz_check(request_rec *r, const char *line,
         if (st->state == PC_ST_ERROR)
             unavailable(r, st);
         return AUTHZ_GENERAL_ERROR;
+    case PC_ST_FAIL_OPEN:
+        export_allow(r, dc, st);
+        return AUTHZ_GRANTED;
     case PC_ST_BADUSER:
         v.result = PC_DENY_NONE;
         v.reason = st->reason;
@@ -354,40 +572,25 @@ static authz_status pc_authz_check(request_rec *r, const char *line,
         return AUTHZ_GRANTED;
     }
     log_deny(r, dc, st, v.reason);
-    /* The user is authenticated; re-authenticating cannot help.  With an
-     * AuthType set, mod_authz_core would answer 401 and the browser would
-     * prompt again, so hide the AuthType for the rest of the authz pass
-     * (it is restored in fixups if another Require grants access) to get
-     * a 403, and turn that 403 into the redirect when one is configured. */
-    if (!st->auth_type_cleared) {
-        st->saved_auth_type = r->ap_auth_type;
-        st->auth_type_cleared = 1;
-    }
-    r->ap_auth_type = NULL;
-    if (dc->deny_redirect)
-        ap_custom_response(r, HTTP_FORBIDDEN, deny_location(r, dc));
+    st->provider_denied = 1;
     return AUTHZ_DENIED;
 }
 
-/* Restores what the provider hid, and runs `PingOneConsent On` for
- * requests whose authorization needed no authentication pass (e.g.
- * `Require all granted` with the user taken from env:NAME), so the check
- * cannot be skipped by the shape of the Require lines. */
+/* Runs `PingOneConsent On` for requests whose authorization needed no
+ * authentication pass (e.g. `Require all granted` with the user taken from
+ * env:NAME), so the check cannot be skipped by the shape of the Require
+ * lines. */
 int pc_fixups(request_rec *r)
 {
     pc_dir_conf *dc =
         ap_get_module_config(r->per_dir_config, &pingone_consent_module);
     pc_req_state *st =
         ap_get_module_config(r->request_config, &pingone_consent_module);
-    int rc;
 
-    if (st && st->auth_type_cleared && r->ap_auth_type == NULL)
-        r->ap_auth_type = (char *)st->saved_auth_type;
     if (dc->enabled != 1 || r->main != NULL ||
         (st && st->state != PC_ST_NONE && st->state != PC_ST_NOUSER))
         return DECLINED;
-    rc = pc_check_authz(r);
-    return rc == DECLINED ? DECLINED : rc;
+    return pc_check_authz(r);
 }
 
 const authz_provider pc_authz_provider = {

@@ -12,7 +12,9 @@
 #include "pc_client.h"
 #include "pc_decide.h"
 
-extern module AP_MODULE_DECLARE_DATA pingone_consent_module;
+/* The only symbol the shared object exports (see tools/module.map). */
+extern module AP_MODULE_DECLARE_DATA __attribute__((visibility("default")))
+    pingone_consent_module;
 
 #define PC_UNSET (-1)
 #define PC_DEFAULT_TIMEOUT_MS 3000
@@ -37,6 +39,11 @@ typedef struct pc_srv_conf {
     const char *ca_file;
     int ssl_verify;
     apr_off_t max_response;
+    const char *cache_spec;     /* PingOneConsentCache (main server only) */
+    int allow_ttl;              /* PingOneConsentCacheTTL */
+    int deny_ttl;
+    int stale_if_error;         /* PingOneConsentStaleIfError */
+    int fail_open;              /* PingOneConsentFailMode open */
 
     /* runtime, per child process */
     pc_client_conf_t *cc;
@@ -65,6 +72,7 @@ typedef enum {
     PC_ST_FOUND,      /* consent (or its absence) known */
     PC_ST_BADUSER,    /* user unusable or unknown: deny */
     PC_ST_ERROR,      /* PingOne failed: 503 */
+    PC_ST_FAIL_OPEN,  /* PingOne failed, PingOneConsentFailMode open */
     PC_ST_CONFIG      /* location misconfigured: 500 */
 } pc_state_e;
 
@@ -74,9 +82,9 @@ typedef struct pc_req_state {
     const char *user_id;        /* PingOne user ID */
     const pc_consent_t *consent;/* NULL: none */
     const char *reason;         /* deny/error reason for the note */
+    const char *source;         /* cache, pingone, stale, fail-open */
     pc_error_t err;
-    const char *saved_auth_type;
-    int auth_type_cleared;
+    int provider_denied;        /* our Require line denied (this pass) */
 } pc_req_state;
 
 /* apache/pc_config.c */

@@ -4,15 +4,22 @@
  */
 #include "pc_apache.h"
 #include "pc_curl.h"
+#include "pc_shared.h"
 #include "pc_util.h"
 
 #include "http_log.h"
 #include "http_core.h"
 #include "http_main.h"
 #include "http_request.h"
+#include "ap_provider.h"
+#include "ap_socache.h"
 
 #include <apr_hash.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
+
+#include <errno.h>
+#include <stdlib.h>
 
 APLOG_USE_MODULE(pingone_consent);
 
@@ -40,6 +47,10 @@ void *pc_create_srv_conf(apr_pool_t *p, server_rec *s)
     sc->connect_timeout_ms = PC_UNSET;
     sc->ssl_verify = PC_UNSET;
     sc->max_response = PC_UNSET;
+    sc->allow_ttl = PC_UNSET;
+    sc->deny_ttl = PC_UNSET;
+    sc->stale_if_error = PC_UNSET;
+    sc->fail_open = PC_UNSET;
     return sc;
 }
 
@@ -78,6 +89,17 @@ void *pc_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(ca_file);
     MERGE_INT(ssl_verify);
     MERGE_INT(max_response);
+    MERGE_PTR(cache_spec);
+    if (add->allow_ttl != PC_UNSET) {
+        m->allow_ttl = add->allow_ttl;
+        m->deny_ttl = add->deny_ttl;
+    }
+    else {
+        m->allow_ttl = base->allow_ttl;
+        m->deny_ttl = base->deny_ttl;
+    }
+    MERGE_INT(stale_if_error);
+    MERGE_INT(fail_open);
     return m;
 }
 
@@ -291,6 +313,81 @@ static const char *set_max_response(cmd_parms *cmd, void *d, const char *arg)
     return NULL;
 }
 
+static const char *set_cache(cmd_parms *cmd, void *d, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY), *c;
+    (void)d;
+    if (err)
+        return err;
+    if (*arg == '\0' || *arg == ':')
+        return cmd_err(cmd, "expects <provider>[:<args>], e.g. shmcb, "
+                            "redis:127.0.0.1:6379 or memcache:host:port");
+    for (c = arg; *c && *c != ':'; c++) {
+        if (!apr_isalnum(*c) && *c != '_')
+            return cmd_err(cmd, "the provider name must be alphanumeric "
+                                "(shmcb, redis, memcache, ...)");
+    }
+    srv_conf(cmd)->cache_spec = apr_pstrdup(cmd->pool, arg);
+    return NULL;
+}
+
+static int parse_seconds(const char *s, int *out)
+{
+    char *end;
+    long v;
+    if (s == NULL || !apr_isdigit(*s))
+        return -1;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno || *end || v < 0 || v > 86400)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static const char *set_cache_ttl(cmd_parms *cmd, void *d, const char *a1,
+                                 const char *a2)
+{
+    pc_srv_conf *sc = srv_conf(cmd);
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT);
+    int allow, deny = PC_DEFAULT_DENY_TTL;
+    (void)d;
+    if (err)
+        return err;
+    if (parse_seconds(a1, &allow) || (a2 && parse_seconds(a2, &deny)))
+        return cmd_err(cmd, "expects <allow-seconds> [deny-seconds], each "
+                            "0..86400 (0 disables that side)");
+    sc->allow_ttl = allow;
+    sc->deny_ttl = deny;
+    return NULL;
+}
+
+static const char *set_stale(cmd_parms *cmd, void *d, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT);
+    (void)d;
+    if (err)
+        return err;
+    if (parse_seconds(arg, &srv_conf(cmd)->stale_if_error))
+        return cmd_err(cmd, "expects seconds, 0..86400");
+    return NULL;
+}
+
+static const char *set_fail_mode(cmd_parms *cmd, void *d, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT);
+    (void)d;
+    if (err)
+        return err;
+    if (strcasecmp(arg, "closed") == 0)
+        srv_conf(cmd)->fail_open = 0;
+    else if (strcasecmp(arg, "open") == 0)
+        srv_conf(cmd)->fail_open = 1;
+    else
+        return cmd_err(cmd, "must be 'closed' (default) or 'open'");
+    return NULL;
+}
+
 void pc_note_use(cmd_parms *cmd, pc_dir_conf *dc)
 {
     pc_use_t *u;
@@ -349,6 +446,7 @@ static const char *set_application(cmd_parms *cmd, void *d, const char *arg)
         dc->app_id = apr_pstrdup(cmd->pool, arg);
     }
     dc->app_set = 1;
+    pc_note_use(cmd, dc); /* child sections may inherit it */
     return NULL;
 }
 
@@ -445,6 +543,18 @@ const command_rec pc_cmds[] = {
                  "Verify PingOne's TLS certificate (default On)"),
     AP_INIT_TAKE1("PingOneMaxResponseSize", set_max_response, NULL, RSRC_CONF,
                   "Largest PingOne answer accepted, bytes (default 1048576)"),
+    AP_INIT_TAKE1("PingOneConsentCache", set_cache, NULL, RSRC_CONF,
+                  "Decision cache: an Apache socache provider[:args] "
+                  "(default shmcb)"),
+    AP_INIT_TAKE12("PingOneConsentCacheTTL", set_cache_ttl, NULL, RSRC_CONF,
+                   "Seconds an allow [and a deny] stay cached (default 60 "
+                   "10)"),
+    AP_INIT_TAKE1("PingOneConsentStaleIfError", set_stale, NULL, RSRC_CONF,
+                  "Seconds past expiry an entry may still decide while "
+                  "PingOne fails (default 0)"),
+    AP_INIT_TAKE1("PingOneConsentFailMode", set_fail_mode, NULL, RSRC_CONF,
+                  "closed (default: 503 when PingOne fails) or open "
+                  "(allow, logged)"),
     AP_INIT_FLAG("PingOneConsent", set_consent, NULL, OR_AUTHCFG,
                  "Require the user's active PingOne consent here"),
     AP_INIT_TAKE1("PingOneConsentApplication", set_application, NULL,
@@ -472,6 +582,7 @@ int pc_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
     (void)plog;
     (void)ptemp;
     pc_uses = NULL; /* the previous generation's array died with pconf */
+    pc_shared_pre_config(pconf);
     return OK;
 }
 
@@ -481,8 +592,20 @@ static int server_uses_module(server_rec *main_s, server_rec *v)
 {
     int i;
     for (i = 0; pc_uses && i < pc_uses->nelts; i++) {
-        server_rec *u = APR_ARRAY_IDX(pc_uses, i, pc_use_t).s;
-        if (u == v || u == main_s)
+        const pc_use_t *u = &APR_ARRAY_IDX(pc_uses, i, pc_use_t);
+        if ((u->s == v || u->s == main_s) &&
+            (u->dc->enabled == 1 || u->dc->require_used))
+            return 1;
+    }
+    return 0;
+}
+
+/* Some section, in any host, checks consent. */
+static int any_use(server_rec *s)
+{
+    server_rec *v;
+    for (v = s; v; v = v->next) {
+        if (server_uses_module(s, v))
             return 1;
     }
     return 0;
@@ -566,6 +689,12 @@ static void warn_insecure(apr_pool_t *p, server_rec *s)
         const char *api, *auth;
         if (!server_uses_module(s, v))
             continue;
+        if (sc->fail_open == 1)
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, v,
+                         "PC00005: PingOneConsentFailMode open for %s: when "
+                         "PingOne cannot answer, requests are ALLOWED without "
+                         "a consent check",
+                         v->server_hostname ? v->server_hostname : "server");
         if (sc->ssl_verify == 0)
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, v,
                          "PC00002: PingOneSSLVerify Off: PingOne's TLS "
@@ -593,6 +722,16 @@ int pc_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     warn_insecure(ptemp, s);
+    if (server_uses_module(s, s) || any_use(s)) {
+        pc_srv_conf *sc =
+            ap_get_module_config(s->module_config, &pingone_consent_module);
+        if ((err = pc_shared_post_config(
+                 pconf, ptemp, s,
+                 sc->cache_spec ? sc->cache_spec : PC_DEFAULT_CACHE)) != NULL) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "PC00001: %s", err);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
     if (pc_curl_global_init() != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                      "PC00004: libcurl initialisation failed");
@@ -605,6 +744,19 @@ int pc_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
 void pc_test_config(apr_pool_t *pconf, server_rec *s)
 {
     const char *err = validate(pconf, s);
+    pc_srv_conf *sc =
+        ap_get_module_config(s->module_config, &pingone_consent_module);
+    const char *spec = sc->cache_spec ? sc->cache_spec : PC_DEFAULT_CACHE;
+    const char *colon = strchr(spec, ':');
+    const char *name = colon ? apr_pstrmemdup(pconf, spec, (apr_size_t)(colon - spec)) : spec;
+
+    if (err == NULL && any_use(s) &&
+        ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name,
+                           AP_SOCACHE_PROVIDER_VERSION) == NULL)
+        err = apr_psprintf(pconf, "PingOneConsentCache: unknown cache "
+                           "provider '%s' (load mod_socache_%s?)",
+                           pc_log_safe(pconf, name, 40),
+                           pc_log_safe(pconf, name, 40));
     if (err != NULL) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "PC00001: %s", err);
         /* test_config cannot fail otherwise; configtest must not say OK. */
@@ -619,6 +771,8 @@ void pc_child_init(apr_pool_t *p, server_rec *s)
 {
     apr_hash_t *stores = apr_hash_make(p), *transports = apr_hash_make(p);
     server_rec *v;
+
+    pc_shared_child_init(p, s);
 
     for (v = s; v; v = v->next) {
         pc_srv_conf *sc =
@@ -651,7 +805,7 @@ void pc_child_init(apr_pool_t *p, server_rec *s)
         key = apr_pstrcat(p, cc->auth_base, "|", cc->env_id, "|",
                           cc->client_id, NULL);
         if ((ts = apr_hash_get(stores, key, APR_HASH_KEY_STRING)) == NULL) {
-            ts = pc_token_store_local(p);
+            ts = pc_shared_token_store(p, key);
             apr_hash_set(stores, key, APR_HASH_KEY_STRING, ts);
         }
         tkey = apr_psprintf(p, "%s|%d", sc->ca_file ? sc->ca_file : "",

@@ -11,53 +11,70 @@
 
 typedef struct local_store_t {
     apr_thread_mutex_t *mutex;
-    apr_time_t expires;
+    apr_time_t refresh_at, expires;
+    int fetching;
     char token[PC_TOKEN_MAX];
 } local_store_t;
 
-static int local_get(void *baton, apr_time_t min_valid, char *buf,
-                     apr_size_t size)
+#define LOCK(s) if ((s)->mutex) apr_thread_mutex_lock((s)->mutex)
+#define UNLOCK(s) if ((s)->mutex) apr_thread_mutex_unlock((s)->mutex)
+
+/* Threads of one process: the first to need a token fetches it; while it
+ * does, the others use the current token if still valid, else fetch too
+ * (no waiting inside one process: the shared store does the coalescing). */
+static pc_token_get_e local_get(void *baton, apr_time_t now, int wait_ms,
+                                char *buf, apr_size_t size)
 {
     local_store_t *s = baton;
-    int found = 0;
+    pc_token_get_e r = PC_TOKEN_FETCH;
+    (void)wait_ms;
 
-    if (s->mutex)
-        apr_thread_mutex_lock(s->mutex);
-    if (s->token[0] && s->expires > min_valid && strlen(s->token) < size) {
+    LOCK(s);
+    if (s->token[0] && now < s->expires && strlen(s->token) < size &&
+        (now < s->refresh_at || s->fetching)) {
         strcpy(buf, s->token);
-        found = 1;
+        r = PC_TOKEN_USE;
     }
-    if (s->mutex)
-        apr_thread_mutex_unlock(s->mutex);
-    return found;
+    else {
+        s->fetching = 1;
+    }
+    UNLOCK(s);
+    return r;
 }
 
-static void local_put(void *baton, const char *token, apr_time_t expires)
+static void local_put(void *baton, const char *token, apr_time_t refresh_at,
+                      apr_time_t expires)
 {
     local_store_t *s = baton;
 
-    if (strlen(token) >= sizeof(s->token))
-        return;
-    if (s->mutex)
-        apr_thread_mutex_lock(s->mutex);
-    strcpy(s->token, token);
-    s->expires = expires;
-    if (s->mutex)
-        apr_thread_mutex_unlock(s->mutex);
+    LOCK(s);
+    if (strlen(token) < sizeof(s->token)) {
+        strcpy(s->token, token);
+        s->refresh_at = refresh_at;
+        s->expires = expires;
+    }
+    s->fetching = 0;
+    UNLOCK(s);
+}
+
+static void local_release(void *baton)
+{
+    local_store_t *s = baton;
+    LOCK(s);
+    s->fetching = 0;
+    UNLOCK(s);
 }
 
 static void local_drop(void *baton, const char *token)
 {
     local_store_t *s = baton;
 
-    if (s->mutex)
-        apr_thread_mutex_lock(s->mutex);
+    LOCK(s);
     if (strcmp(s->token, token) == 0) {
         memset(s->token, 0, sizeof(s->token));
-        s->expires = 0;
+        s->refresh_at = s->expires = 0;
     }
-    if (s->mutex)
-        apr_thread_mutex_unlock(s->mutex);
+    UNLOCK(s);
 }
 
 pc_token_store_t *pc_token_store_local(apr_pool_t *p)
@@ -71,6 +88,7 @@ pc_token_store_t *pc_token_store_local(apr_pool_t *p)
 #endif
     ts->get = local_get;
     ts->put = local_put;
+    ts->release = local_release;
     ts->drop = local_drop;
     ts->baton = s;
     return ts;
@@ -87,6 +105,13 @@ apr_time_t pc_token_expiry(apr_time_t now, apr_int64_t expires_in)
     if (expires_in <= margin)
         return now; /* too short to keep: use once */
     return now + apr_time_from_sec(expires_in - margin);
+}
+
+apr_time_t pc_token_hard_expiry(apr_time_t now, apr_int64_t expires_in)
+{
+    if (expires_in <= 5)
+        return now;
+    return now + apr_time_from_sec(expires_in - 5);
 }
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -236,7 +261,8 @@ static apr_status_t fetch_token(pc_client_t *c, char *buf, apr_size_t size,
     now = apr_time_now();
     strcpy(buf, tok->access_token);
     c->tokens->put(c->tokens->baton, buf,
-                   pc_token_expiry(now, tok->expires_in));
+                   pc_token_expiry(now, tok->expires_in),
+                   pc_token_hard_expiry(now, tok->expires_in));
     logf_(c, 7, p, "obtained a worker access token valid for %" APR_INT64_T_FMT
           " s", tok->expires_in);
     return APR_SUCCESS;
@@ -253,11 +279,13 @@ static apr_status_t api_call(pc_client_t *c, pc_http_req_t *req,
     int attempt;
 
     for (attempt = 0; attempt < 2; attempt++) {
-        if (attempt > 0 ||
-            !c->tokens->get(c->tokens->baton, apr_time_now(), token,
-                            PC_TOKEN_MAX)) {
-            if (fetch_token(c, token, PC_TOKEN_MAX, err, p) != APR_SUCCESS)
+        if (c->tokens->get(c->tokens->baton, apr_time_now(),
+                           c->conf->timeout_ms, token,
+                           PC_TOKEN_MAX) == PC_TOKEN_FETCH) {
+            if (fetch_token(c, token, PC_TOKEN_MAX, err, p) != APR_SUCCESS) {
+                c->tokens->release(c->tokens->baton);
                 return APR_EGENERAL;
+            }
         }
         req->authorization = apr_pstrcat(p, "Bearer ", token, NULL);
         memset(resp, 0, sizeof(*resp));

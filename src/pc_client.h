@@ -60,10 +60,24 @@ typedef void pc_log_fn(void *baton, int level, const char *msg);
 
 #define PC_TOKEN_MAX 8192
 
+typedef enum {
+    PC_TOKEN_USE = 0,   /* a valid token was copied into buf */
+    PC_TOKEN_FETCH      /* the caller fetches one and must put() or
+                           release() afterwards */
+} pc_token_get_e;
+
 typedef struct pc_token_store_t {
-    /* Copy a token valid until at least `min_valid` into buf; 1 if found. */
-    int (*get)(void *baton, apr_time_t min_valid, char *buf, apr_size_t size);
-    void (*put)(void *baton, const char *token, apr_time_t expires);
+    /* A token usable at `now` into buf, or PC_TOKEN_FETCH.  A store shared
+     * by several processes lets exactly one of them fetch: while it does,
+     * the others keep using the current token if it is still valid, or
+     * wait (at most wait_ms) for the new one. */
+    pc_token_get_e (*get)(void *baton, apr_time_t now, int wait_ms,
+                          char *buf, apr_size_t size);
+    /* A new token: refresh it from `refresh_at`, unusable from `expires`. */
+    void (*put)(void *baton, const char *token, apr_time_t refresh_at,
+                apr_time_t expires);
+    /* The fetch failed: let another caller try. */
+    void (*release)(void *baton);
     /* Forget `token` if it is still the stored one (after a 401). */
     void (*drop)(void *baton, const char *token);
     void *baton;
@@ -72,9 +86,14 @@ typedef struct pc_token_store_t {
 /* An in-process store guarded by a thread mutex (NULL mutex: unthreaded). */
 pc_token_store_t *pc_token_store_local(apr_pool_t *p);
 
-/* When a token fetched at `now` with `expires_in` seconds expires, keeping
- * a safety margin (10% of the lifetime, at least 5 s, at most 300 s). */
+/* When a token fetched at `now` with `expires_in` seconds should be
+ * refreshed: a margin of 10% of the lifetime (at least 5 s, at most 300 s)
+ * before it expires.  Tokens too short for the margin: `now`. */
 apr_time_t pc_token_expiry(apr_time_t now, apr_int64_t expires_in);
+
+/* When it must no longer be used: 5 s before it expires (`now` when
+ * shorter). */
+apr_time_t pc_token_hard_expiry(apr_time_t now, apr_int64_t expires_in);
 
 /* ---- client ------------------------------------------------------------- */
 

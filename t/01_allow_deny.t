@@ -5,6 +5,7 @@ use warnings FATAL => 'all';
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Apache::Test;
+use Apache::TestUtil;
 use PCTest;
 
 plan tests => 41;
@@ -37,7 +38,7 @@ for my $c (@cases) {
     my $lm = log_mark();
     $r = req('/consent/index.html', user => $U{$who});
     ok t_cmp($r->{status}, 403, "$who: $what -> 403");
-    ok !defined $r->{headers}{'www-authenticate'}, "$who: no WWW-Authenticate (no re-auth loop)";
+    ok t_cmp($r->{headers}{'www-authenticate'}, undef, "$who: no WWW-Authenticate (no re-auth loop)");
     ($line) = decision_since($m);
     ok t_cmp($line, qr/ 403 \Q$note\E /, "$who: note $note");
     ok t_cmp(log_since($lm, qr/PC00110/), qr/\[pingone_consent:info\].*PC00110: consent denied for user \Q$U{$who}\E.*\Q$note\E/,

@@ -6,6 +6,7 @@ use warnings FATAL => 'all';
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Apache::Test;
+use Apache::TestUtil;
 use PCTest;
 
 plan tests => 20;
@@ -18,7 +19,7 @@ ok t_cmp($r->{headers}{'x-pc-consent-id'}, qr/^[0-9a-f-]{36}$/, 'provider export
 my $m = decision_mark();
 $r = req('/req-all/index.html', user => $U{carol});
 ok t_cmp($r->{status}, 403, 'RequireAll: carol lacks profile -> 403, not 401');
-ok !defined $r->{headers}{'www-authenticate'}, 'no WWW-Authenticate on a consent deny';
+ok t_cmp($r->{headers}{'www-authenticate'}, undef, 'no WWW-Authenticate on a consent deny');
 my ($line) = decision_since($m);
 ok t_cmp($line, qr/ 403 deny:scope:profile /, 'note deny:scope:profile');
 

@@ -5,6 +5,7 @@ use warnings FATAL => 'all';
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Apache::Test;
+use Apache::TestUtil;
 use PCTest;
 
 my $ENV_ID = 'abcdef01-2345-4678-9abc-def012345678';

@@ -5,6 +5,7 @@ use warnings FATAL => 'all';
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Apache::Test;
+use Apache::TestUtil;
 use PCTest;
 
 plan tests => 9;

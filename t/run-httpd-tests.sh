@@ -45,10 +45,12 @@ for mpm in $mpms; do
   export PC_SIM_PORT=$(cat t/logs/sim.port)
   export PC_TEST_POST_SECRET=post-only-secret
   export PC_MODULE="$module" PC_MODDIR="$moddir"
+  export PC_CACHE=${PC_CACHE:-shmcb}
   {
     echo "LoadModule mpm_${mpm}_module $moddir/mod_mpm_${mpm}.so"
     for m in authn_core authn_file auth_basic authz_core authz_user authz_host \
-             mime alias env headers setenvif log_config dir; do
+             mime alias env headers setenvif dir socache_shmcb \
+             socache_redis socache_memcache; do
       echo "LoadModule ${m}_module $moddir/mod_${m}.so"
     done
     echo "LoadModule pingone_consent_module $module"

@@ -1,0 +1,558 @@
+/*
+ * pc_shared.c - the decision cache (socache) and the shared segment.
+ *
+ * Survival across `apachectl graceful`: the shared segment and, for the
+ * shmcb provider, the cache instance are created once in the process pool
+ * and found again by the next generation.  The shmcb instance's code lives
+ * in mod_socache_shmcb.so, which httpd unloads and reloads on a restart, so
+ * the module is pinned in memory with one extra dlopen() reference: the
+ * reload then maps the very same code and the old instance stays valid.
+ * Other providers (redis, memcache) keep their entries on their server and
+ * are simply created anew each generation.
+ *
+ * Shared segment layout (one apr_shm, anonymous):
+ *
+ *   +--------------------+ pc_shm_t
+ *   | magic, size        |
+ *   | backoff_until      |  429 back-off, all processes
+ *   | counters           |
+ *   | tokens[8]          |  worker tokens, keyed by SHA-1 of the identity
+ *   | flights[512]       |  in-flight lookups, keyed by cache key
+ *   +--------------------+
+ */
+#include "pc_apache.h"
+#include "pc_shared.h"
+#include "pc_util.h"
+
+#include "ap_provider.h"
+#include "ap_socache.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "util_mutex.h"
+
+#include <apr_global_mutex.h>
+#include <apr_sha1.h>
+#include <apr_shm.h>
+#include <apr_strings.h>
+
+#include <dlfcn.h>
+
+APLOG_USE_MODULE(pingone_consent);
+
+#define PC_SHM_MAGIC 0x50433032u
+#define PC_TOKENS 8
+#define PC_FLIGHTS 512
+#define PC_FLIGHT_PROBE 16
+#define PC_CACHE_ERROR_LOG_INTERVAL apr_time_from_sec(60)
+
+enum { FL_FREE = 0, FL_BUSY, FL_DONE_OK, FL_DONE_ERR };
+
+typedef struct pc_stoken_t {
+    unsigned char id[APR_SHA1_DIGESTSIZE];
+    apr_time_t refresh_at, expires, fetching_since;
+    char token[PC_TOKEN_MAX];
+} pc_stoken_t;
+
+typedef struct pc_flight_t {
+    unsigned char key[PC_CACHE_KEY_LEN];
+    apr_time_t since;
+    apr_uint32_t state, gen;
+    char err_tag[40];
+    char retry_after[40];
+} pc_flight_t;
+
+typedef struct pc_shm_t {
+    apr_uint32_t magic;
+    apr_size_t size;
+    apr_time_t backoff_until;
+    apr_time_t cache_error_logged;
+    pc_counters_t counters;
+    pc_stoken_t tokens[PC_TOKENS];
+    pc_flight_t flights[PC_FLIGHTS];
+} pc_shm_t;
+
+/* Kept in the process pool across generations. */
+typedef struct pc_persist_t {
+    apr_shm_t *shm;
+    pc_shm_t *seg;
+    const char *cache_spec;
+    ap_socache_provider_t *provider;
+    ap_socache_instance_t *inst;
+} pc_persist_t;
+
+static pc_persist_t *g;                  /* this generation's view */
+static apr_global_mutex_t *g_mutex;
+static const char *g_mutex_file;
+static int g_cache_locks;                /* provider needs our mutex */
+
+#define PERSIST_KEY "mod_pingone_consent:persist"
+
+static void lock(void)
+{
+    if (g_mutex)
+        apr_global_mutex_lock(g_mutex);
+}
+
+static void unlock(void)
+{
+    if (g_mutex)
+        apr_global_mutex_unlock(g_mutex);
+}
+
+void pc_shared_pre_config(apr_pool_t *pconf)
+{
+    ap_mutex_register(pconf, PC_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0);
+}
+
+int pc_shared_ready(void)
+{
+    return g != NULL && g->inst != NULL;
+}
+
+const char *pc_shared_cache_name(void)
+{
+    return g && g->cache_spec ? g->cache_spec : PC_DEFAULT_CACHE;
+}
+
+/* Keep the provider's DSO mapped across restarts (see the top comment). */
+static void pin_provider_code(const void *provider, server_rec *s)
+{
+    Dl_info info;
+    if (dladdr(provider, &info) && info.dli_fname &&
+        dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD) == NULL)
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     "PC00020: cannot pin %s; the cache will not survive a "
+                     "graceful restart", info.dli_fname);
+}
+
+static const char *create_cache(pc_persist_t *ps, apr_pool_t *pool,
+                                apr_pool_t *ptemp, server_rec *s,
+                                const char *spec)
+{
+    const char *name = spec, *args = NULL, *colon = strchr(spec, ':');
+    const char *err;
+    struct ap_socache_hints hints = {PC_CACHE_KEY_LEN, 140,
+                                     PC_DEFAULT_ALLOW_TTL};
+    apr_status_t rv;
+
+    if (colon) {
+        name = apr_pstrmemdup(ptemp, spec, (apr_size_t)(colon - spec));
+        args = colon + 1;
+    }
+    ps->provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name,
+                                      AP_SOCACHE_PROVIDER_VERSION);
+    if (ps->provider == NULL)
+        return apr_psprintf(ptemp, "PingOneConsentCache: unknown cache "
+                            "provider '%s' (load mod_socache_%s?)",
+                            pc_log_safe(ptemp, name, 40),
+                            pc_log_safe(ptemp, name, 40));
+    err = ps->provider->create(&ps->inst, args, ptemp, pool);
+    if (err)
+        return apr_psprintf(ptemp, "PingOneConsentCache: %s", err);
+    rv = ps->provider->init(ps->inst, "pingone-consent", &hints, s, pool);
+    if (rv != APR_SUCCESS) {
+        ps->inst = NULL;
+        return apr_psprintf(ptemp, "PingOneConsentCache: cannot initialise "
+                            "'%s' (%d)", pc_log_safe(ptemp, spec, 200), rv);
+    }
+    ps->cache_spec = apr_pstrdup(pool, spec);
+    return NULL;
+}
+
+const char *pc_shared_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
+                                  server_rec *s, const char *cache_spec)
+{
+    apr_pool_t *pp = s->process->pool;
+    pc_persist_t *ps = NULL;
+    apr_status_t rv;
+    const char *err;
+    int persistent = strncmp(cache_spec, "shmcb", 5) == 0;
+
+    apr_pool_userdata_get((void **)&ps, PERSIST_KEY, pp);
+    if (ps == NULL) {
+        ps = apr_pcalloc(pp, sizeof(*ps));
+        apr_pool_userdata_set(ps, PERSIST_KEY, apr_pool_cleanup_null, pp);
+    }
+    if (ps->seg == NULL) {
+        rv = apr_shm_create(&ps->shm, sizeof(pc_shm_t), NULL, pp);
+        if (rv != APR_SUCCESS)
+            return "PingOneConsentCache: cannot create the shared segment";
+        ps->seg = apr_shm_baseaddr_get(ps->shm);
+        memset(ps->seg, 0, sizeof(pc_shm_t));
+        ps->seg->magic = PC_SHM_MAGIC;
+        ps->seg->size = sizeof(pc_shm_t);
+    }
+
+    /* A cache from the previous generation: keep it when unchanged. */
+    if (ps->inst && (!persistent || strcmp(ps->cache_spec, cache_spec))) {
+        if (strncmp(ps->cache_spec, "shmcb", 5) == 0)
+            ps->provider->destroy(ps->inst, s);
+        ps->inst = NULL;
+    }
+    if (ps->inst == NULL) {
+        if ((err = create_cache(ps, persistent ? pp : pconf, ptemp, s,
+                                cache_spec)) != NULL)
+            return err;
+        if (persistent)
+            pin_provider_code(ps->provider, s);
+    }
+    g_cache_locks = (ps->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) != 0;
+
+    rv = ap_global_mutex_create(&g_mutex, &g_mutex_file, PC_MUTEX_TYPE, NULL,
+                                s, pconf, 0);
+    if (rv != APR_SUCCESS)
+        return "Mutex pingone-consent: cannot create the global mutex";
+    g = ps;
+    (void)ptemp;
+    return NULL;
+}
+
+void pc_shared_child_init(apr_pool_t *p, server_rec *s)
+{
+    if (g_mutex &&
+        apr_global_mutex_child_init(&g_mutex, g_mutex_file, p) != APR_SUCCESS)
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                     "PC00021: cannot attach the global mutex in a child");
+}
+
+/* ---- counters ----------------------------------------------------------- */
+
+void pc_count(pc_counter_e which)
+{
+    if (g == NULL || which >= PC_CNT_MAX)
+        return;
+    lock();
+    g->seg->counters.v[which]++;
+    unlock();
+}
+
+void pc_counters_read(pc_counters_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (g == NULL)
+        return;
+    lock();
+    *out = g->seg->counters;
+    unlock();
+}
+
+/* ---- back-off ----------------------------------------------------------- */
+
+int pc_backoff_left(apr_time_t now)
+{
+    apr_time_t until;
+    if (g == NULL)
+        return 0;
+    lock();
+    until = g->seg->backoff_until;
+    unlock();
+    return until > now ? (int)((until - now + APR_USEC_PER_SEC - 1) /
+                               APR_USEC_PER_SEC)
+                       : 0;
+}
+
+void pc_backoff_set(apr_time_t until)
+{
+    if (g == NULL)
+        return;
+    lock();
+    if (until > g->seg->backoff_until)
+        g->seg->backoff_until = until;
+    unlock();
+}
+
+/* ---- cache -------------------------------------------------------------- */
+
+static void cache_error(request_rec *r, const char *what, apr_status_t rv)
+{
+    apr_time_t now = apr_time_now();
+    int log_it = 0;
+
+    lock();
+    g->seg->counters.v[PC_CNT_CACHE_ERROR]++;
+    if (now - g->seg->cache_error_logged > PC_CACHE_ERROR_LOG_INTERVAL) {
+        g->seg->cache_error_logged = now;
+        log_it = 1;
+    }
+    unlock();
+    if (log_it)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                      "PC00022: cache '%s' %s failed; asking PingOne "
+                      "directly (logged once a minute)",
+                      pc_log_safe(r->pool, g->cache_spec, 100), what);
+}
+
+apr_status_t pc_shared_get(pc_cache_entry_t *e, const unsigned char *key,
+                           const char *expect_user, const char *expect_app,
+                           request_rec *r)
+{
+    unsigned char buf[PC_CACHE_MAX_VALUE];
+    unsigned int len = sizeof(buf);
+    apr_status_t rv;
+
+    if (!pc_shared_ready())
+        return APR_NOTFOUND;
+    if (g_cache_locks)
+        lock();
+    rv = g->provider->retrieve(g->inst, r->server, key, PC_CACHE_KEY_LEN,
+                               buf, &len, r->pool);
+    if (g_cache_locks)
+        unlock();
+    if (rv == APR_NOTFOUND)
+        return APR_NOTFOUND;
+    if (rv != APR_SUCCESS) {
+        cache_error(r, "lookup", rv);
+        return rv;
+    }
+    rv = pc_cache_decode(e, buf, len, expect_user, expect_app, r->pool);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "PC00023: ignoring a cache entry that does not decode "
+                      "(%s)", rv == APR_EMISMATCH ? "key collision"
+                                                  : "other format");
+        return APR_NOTFOUND;
+    }
+    return APR_SUCCESS;
+}
+
+void pc_shared_put(const unsigned char *key, const pc_cache_entry_t *e,
+                   apr_time_t store_until, request_rec *r)
+{
+    unsigned char *buf;
+    unsigned int len;
+    apr_status_t rv;
+
+    if (!pc_shared_ready() ||
+        pc_cache_encode(&buf, &len, e, r->pool) != APR_SUCCESS)
+        return;
+    if (g_cache_locks)
+        lock();
+    rv = g->provider->store(g->inst, r->server, key, PC_CACHE_KEY_LEN,
+                            store_until, buf, len, r->pool);
+    if (g_cache_locks)
+        unlock();
+    if (rv != APR_SUCCESS)
+        cache_error(r, "store", rv);
+}
+
+/* ---- single flight ------------------------------------------------------ */
+
+static pc_flight_t *flight_find(const unsigned char *key, int claim,
+                                apr_time_t now, apr_time_t stale_before)
+{
+    unsigned int h = ((unsigned int)key[1] << 8 | key[2]) % PC_FLIGHTS;
+    pc_flight_t *free_slot = NULL;
+    int i;
+
+    for (i = 0; i < PC_FLIGHT_PROBE; i++) {
+        pc_flight_t *f = &g->seg->flights[(h + (unsigned int)i) % PC_FLIGHTS];
+        if (f->state == FL_BUSY && f->since < stale_before)
+            f->state = FL_FREE; /* a leader that died or hung */
+        if (f->state != FL_FREE &&
+            memcmp(f->key, key, PC_CACHE_KEY_LEN) == 0)
+            return f;
+        if (free_slot == NULL &&
+            (f->state == FL_FREE ||
+             (f->state != FL_BUSY && f->since < now - apr_time_from_sec(2))))
+            free_slot = f;
+    }
+    if (claim && free_slot) {
+        memcpy(free_slot->key, key, PC_CACHE_KEY_LEN);
+        free_slot->state = FL_FREE;
+    }
+    return claim ? free_slot : NULL;
+}
+
+int pc_flight_begin(const unsigned char *key, int wait_ms, int *ok,
+                    const char **err_tag, const char **retry_after,
+                    request_rec *r)
+{
+    apr_time_t now = apr_time_now();
+    apr_time_t deadline = now + apr_time_from_msec(wait_ms);
+    apr_time_t stale_before = now - apr_time_from_msec(wait_ms) * 2;
+    pc_flight_t *f;
+    apr_uint32_t gen;
+
+    if (g == NULL)
+        return -1;
+    lock();
+    f = flight_find(key, 1, now, stale_before);
+    if (f == NULL) {
+        unlock();
+        return -1;
+    }
+    if (f->state != FL_BUSY) {
+        f->state = FL_BUSY;
+        f->since = now;
+        f->gen++;
+        unlock();
+        return 1;
+    }
+    gen = f->gen;
+    unlock();
+
+    pc_count(PC_CNT_COALESCED);
+    /* Follow: poll until the leader is done or the wait is over. */
+    while (apr_time_now() < deadline) {
+        apr_sleep(apr_time_from_msec(5));
+        lock();
+        if (memcmp(f->key, key, PC_CACHE_KEY_LEN) != 0 || f->gen != gen ||
+            f->state != FL_BUSY) {
+            int st = (memcmp(f->key, key, PC_CACHE_KEY_LEN) == 0 &&
+                      f->gen == gen) ? (int)f->state : FL_DONE_OK;
+            *ok = st == FL_DONE_OK;
+            *err_tag = st == FL_DONE_ERR ? apr_pstrdup(r->pool, f->err_tag)
+                                         : NULL;
+            *retry_after = st == FL_DONE_ERR && f->retry_after[0]
+                               ? apr_pstrdup(r->pool, f->retry_after)
+                               : NULL;
+            unlock();
+            return 0;
+        }
+        unlock();
+    }
+    return -1;
+}
+
+void pc_flight_end(const unsigned char *key, int ok, const char *err_tag,
+                   const char *retry_after)
+{
+    pc_flight_t *f;
+
+    if (g == NULL)
+        return;
+    lock();
+    f = flight_find(key, 0, apr_time_now(), 0);
+    if (f && f->state == FL_BUSY) {
+        f->state = ok ? FL_DONE_OK : FL_DONE_ERR;
+        f->since = apr_time_now();
+        apr_cpystrn(f->err_tag, err_tag ? err_tag : "", sizeof(f->err_tag));
+        apr_cpystrn(f->retry_after, retry_after ? retry_after : "",
+                    sizeof(f->retry_after));
+    }
+    unlock();
+}
+
+/* ---- shared token store ------------------------------------------------- */
+
+typedef struct shared_token_baton_t {
+    unsigned char id[APR_SHA1_DIGESTSIZE];
+} shared_token_baton_t;
+
+static pc_stoken_t *token_slot(const shared_token_baton_t *b, int claim)
+{
+    int i;
+    pc_stoken_t *empty = NULL;
+    for (i = 0; i < PC_TOKENS; i++) {
+        pc_stoken_t *t = &g->seg->tokens[i];
+        if (memcmp(t->id, b->id, sizeof(t->id)) == 0)
+            return t;
+        if (empty == NULL && t->expires == 0 && t->fetching_since == 0 &&
+            t->token[0] == '\0')
+            empty = t;
+    }
+    if (claim && empty) {
+        memset(empty, 0, sizeof(*empty));
+        memcpy(empty->id, b->id, sizeof(empty->id));
+        return empty;
+    }
+    return claim ? &g->seg->tokens[b->id[0] % PC_TOKENS] : NULL;
+}
+
+/* Exactly one process fetches; the others use the current token while it
+ * is valid, or wait for the new one (bounded). */
+static pc_token_get_e shared_get(void *baton, apr_time_t now, int wait_ms,
+                                 char *buf, apr_size_t size)
+{
+    shared_token_baton_t *b = baton;
+    apr_time_t deadline = now + apr_time_from_msec(wait_ms);
+
+    for (;;) {
+        pc_stoken_t *t;
+        int fetching;
+        now = apr_time_now();
+        lock();
+        t = token_slot(b, 1);
+        if (memcmp(t->id, b->id, sizeof(t->id)) != 0) {
+            /* All slots taken by other identities: take this one over. */
+            memset(t, 0, sizeof(*t));
+            memcpy(t->id, b->id, sizeof(t->id));
+        }
+        fetching = t->fetching_since &&
+                   now - t->fetching_since < apr_time_from_msec(wait_ms) * 2;
+        if (t->token[0] && now < t->expires && strlen(t->token) < size &&
+            (now < t->refresh_at || fetching)) {
+            strcpy(buf, t->token);
+            unlock();
+            return PC_TOKEN_USE;
+        }
+        if (!fetching || now >= deadline) {
+            t->fetching_since = now;
+            g->seg->counters.v[PC_CNT_TOKEN]++;
+            unlock();
+            return PC_TOKEN_FETCH;
+        }
+        unlock();
+        apr_sleep(apr_time_from_msec(5));
+    }
+}
+
+static void shared_put(void *baton, const char *token, apr_time_t refresh_at,
+                       apr_time_t expires)
+{
+    shared_token_baton_t *b = baton;
+    pc_stoken_t *t;
+    lock();
+    t = token_slot(b, 1);
+    if (strlen(token) < sizeof(t->token)) {
+        memcpy(t->id, b->id, sizeof(t->id));
+        strcpy(t->token, token);
+        t->refresh_at = refresh_at;
+        t->expires = expires;
+    }
+    t->fetching_since = 0;
+    unlock();
+}
+
+static void shared_release(void *baton)
+{
+    shared_token_baton_t *b = baton;
+    pc_stoken_t *t;
+    lock();
+    if ((t = token_slot(b, 0)) != NULL)
+        t->fetching_since = 0;
+    unlock();
+}
+
+static void shared_drop(void *baton, const char *token)
+{
+    shared_token_baton_t *b = baton;
+    pc_stoken_t *t;
+    lock();
+    if ((t = token_slot(b, 0)) != NULL && strcmp(t->token, token) == 0) {
+        memset(t->token, 0, sizeof(t->token));
+        t->refresh_at = t->expires = 0;
+    }
+    unlock();
+}
+
+pc_token_store_t *pc_shared_token_store(apr_pool_t *p, const char *identity)
+{
+    pc_token_store_t *ts;
+    shared_token_baton_t *b;
+    apr_sha1_ctx_t sha;
+
+    if (g == NULL)
+        return pc_token_store_local(p);
+    ts = apr_pcalloc(p, sizeof(*ts));
+    b = apr_pcalloc(p, sizeof(*b));
+    apr_sha1_init(&sha);
+    apr_sha1_update(&sha, identity, (unsigned int)strlen(identity));
+    apr_sha1_final(b->id, &sha);
+    ts->get = shared_get;
+    ts->put = shared_put;
+    ts->release = shared_release;
+    ts->drop = shared_drop;
+    ts->baton = b;
+    return ts;
+}

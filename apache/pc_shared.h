@@ -1,0 +1,76 @@
+/*
+ * pc_shared.h - state shared by all httpd processes: the decision cache
+ * (an Apache socache), and a small shared-memory segment holding the
+ * worker tokens, the in-flight lookup table (single flight), the 429
+ * back-off and the counters.  One global mutex (`Mutex pingone-consent`)
+ * guards the segment and, for providers that need it (shmcb), the cache;
+ * it is never held across a network call.
+ */
+#ifndef PC_SHARED_H
+#define PC_SHARED_H
+
+#include "httpd.h"
+#include "http_config.h"
+
+#include "pc_cache.h"
+#include "pc_client.h"
+
+#define PC_MUTEX_TYPE "pingone-consent"
+#define PC_DEFAULT_CACHE "shmcb"
+#define PC_DEFAULT_ALLOW_TTL 60
+#define PC_DEFAULT_DENY_TTL 10
+
+/* Start-up, in the parent: find the provider, create or re-attach the
+ * cache and the shared segment (both survive a graceful restart), create
+ * the mutex.  Returns NULL or an error message naming the directive. */
+const char *pc_shared_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
+                                  server_rec *s, const char *cache_spec);
+void pc_shared_pre_config(apr_pool_t *pconf);
+void pc_shared_child_init(apr_pool_t *p, server_rec *s);
+
+/* The token store shared by all processes for one worker app (identified
+ * by auth base, environment and client ID). */
+pc_token_store_t *pc_shared_token_store(apr_pool_t *p, const char *identity);
+
+/* Cache access.  get: APR_SUCCESS with *e filled, APR_NOTFOUND, or an
+ * error (the cache itself failed; logged, throttled). */
+apr_status_t pc_shared_get(pc_cache_entry_t *e, const unsigned char *key,
+                           const char *expect_user, const char *expect_app,
+                           request_rec *r);
+void pc_shared_put(const unsigned char *key, const pc_cache_entry_t *e,
+                   apr_time_t store_until, request_rec *r);
+
+/* Single flight.  pc_flight_begin: 1 = the caller leads (asks PingOne and
+ * must call pc_flight_end), 0 = another process/thread asked and finished
+ * within wait_ms (*ok tells whether it stored an answer; on failure
+ * err_tag/retry_after carry its error), -1 = no slot / timed out (the
+ * caller asks PingOne itself). */
+int pc_flight_begin(const unsigned char *key, int wait_ms, int *ok,
+                    const char **err_tag, const char **retry_after,
+                    request_rec *r);
+void pc_flight_end(const unsigned char *key, int ok, const char *err_tag,
+                   const char *retry_after);
+
+/* 429 back-off, shared: seconds left (0: none), and setting it. */
+int pc_backoff_left(apr_time_t now);
+void pc_backoff_set(apr_time_t until);
+
+/* Counters, updated under the mutex. */
+typedef enum {
+    PC_CNT_HIT, PC_CNT_MISS, PC_CNT_STALE, PC_CNT_ERROR, PC_CNT_COALESCED,
+    PC_CNT_FAIL_OPEN, PC_CNT_PINGONE, PC_CNT_TOKEN, PC_CNT_CACHE_ERROR,
+    PC_CNT_MAX
+} pc_counter_e;
+
+typedef struct pc_counters_t {
+    apr_uint64_t v[PC_CNT_MAX];
+} pc_counters_t;
+
+void pc_count(pc_counter_e which);
+void pc_counters_read(pc_counters_t *out);
+
+/* Whether the cache is usable (post_config ran and found the provider). */
+int pc_shared_ready(void);
+const char *pc_shared_cache_name(void);
+
+#endif
