@@ -524,9 +524,12 @@ static const char *pc_parse_require(cmd_parms *cmd, const char *line,
         APR_ARRAY_PUSH(scopes, const char *) = apr_pstrdup(cmd->pool, w);
     }
     *parsed = scopes;
-    /* Tell the check_authz hook that this section needs a lookup. */
+    /* Tell the check_authz hook that this section needs a lookup.  Our
+     * per-section config exists only once one of our directives appeared
+     * in the section, so create it if this Require line comes first. */
     if (cmd->context) {
-        dc = ap_get_module_config(cmd->context, &pingone_consent_module);
+        dc = ap_set_config_vectors(cmd->server, cmd->context, cmd->path,
+                                   &pingone_consent_module, cmd->pool);
         if (dc) {
             dc->require_used = 1;
             pc_note_use(cmd, dc);

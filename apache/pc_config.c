@@ -649,8 +649,6 @@ static const char *validate(apr_pool_t *p, server_rec *s)
 
     for (i = 0; pc_uses && i < pc_uses->nelts; i++) {
         const pc_use_t *u = &APR_ARRAY_IDX(pc_uses, i, pc_use_t);
-        /* Sections that only name the application (for the Require
-         * provider, checked below) are recorded too. */
         if ((u->dc->enabled == 1 || u->dc->require_used) &&
             !section_has_app(u, p))
             return apr_psprintf(
@@ -802,8 +800,11 @@ void pc_child_init(apr_pool_t *p, server_rec *s)
                            : PC_DEFAULT_MAX_RESPONSE;
 
         /* Hosts with the same worker app share one token. */
+        /* The secret is part of the identity (hashed before it reaches
+         * shared memory): hosts with other credentials get other tokens. */
         key = apr_pstrcat(p, cc->auth_base, "|", cc->env_id, "|",
-                          cc->client_id, NULL);
+                          cc->client_id, "|", cc->client_secret, "|",
+                          cc->auth_post ? "post" : "basic", NULL);
         if ((ts = apr_hash_get(stores, key, APR_HASH_KEY_STRING)) == NULL) {
             ts = pc_shared_token_store(p, key);
             apr_hash_set(stores, key, APR_HASH_KEY_STRING, ts);

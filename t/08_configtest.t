@@ -63,6 +63,13 @@ my @cases = (
     ['bad DenyRedirect', "<Location /x>\nPingOneConsentDenyRedirect javascript:alert(1)\n</Location>\n", 1, qr/PingOneConsentDenyRedirect: must be an absolute/],
     ['bad PingOneConsent flag', "<Location /x>\nPingOneConsent yes\n</Location>\n", 1, qr/PingOneConsent /],
     ['SSLVerify Off warns', $server . "PingOneSSLVerify Off\n" . $loc, 0, qr/PC00002: PingOneSSLVerify Off/],
+    ['FailMode open warns', $server . "PingOneConsentFailMode open\n" . $loc, 0, qr/PC00005: PingOneConsentFailMode open/],
+    ['bad FailMode', "PingOneConsentFailMode sometimes\n", 1, qr/PingOneConsentFailMode: must be 'closed'/],
+    ['bad cache TTL', "PingOneConsentCacheTTL 60 -1\n", 1, qr/PingOneConsentCacheTTL: expects/],
+    ['bad stale window', "PingOneConsentStaleIfError soon\n", 1, qr/PingOneConsentStaleIfError: expects seconds/],
+    ['cache in a virtual host', "<VirtualHost 127.0.0.1:1>\nPingOneConsentCache shmcb\n</VirtualHost>\n", 1, qr/PingOneConsentCache.*(?i:cannot occur within|not allowed)/],
+    ['unknown cache provider', $server . "PingOneConsentCache nosuch:x\n" . $loc, 1, qr/PingOneConsentCache: unknown cache provider 'nosuch'/],
+    ['shmcb not loaded', $server . $loc, 1, qr/PingOneConsentCache: unknown cache provider 'shmcb' \(load mod_socache_shmcb\?\)/, 'no-shmcb'],
 );
 
 plan tests => 2 * @cases + 2;
@@ -73,7 +80,8 @@ my $module = $ENV{PC_MODULE} or die "PC_MODULE not set\n";
 my $dir = serverroot() . '/logs';
 
 sub configtest {
-    my ($body) = @_;
+    my ($body, $no_shmcb) = @_;
+    my $shmcb = $no_shmcb ? '' : "LoadModule socache_shmcb_module $moddir/mod_socache_shmcb.so";
     my $file = "$dir/configtest.conf";
     open my $fh, '>', $file or die "$file: $!";
     print $fh <<"EOC";
@@ -88,6 +96,8 @@ LoadModule authn_core_module $moddir/mod_authn_core.so
 LoadModule authn_file_module $moddir/mod_authn_file.so
 LoadModule auth_basic_module $moddir/mod_auth_basic.so
 LoadModule authz_user_module $moddir/mod_authz_user.so
+LoadModule authz_host_module $moddir/mod_authz_host.so
+$shmcb
 LoadModule pingone_consent_module $module
 $body
 EOC
@@ -97,8 +107,8 @@ EOC
 }
 
 for my $c (@cases) {
-    my ($name, $body, $want, $re) = @$c;
-    my ($rc, $out) = configtest($body);
+    my ($name, $body, $want, $re, $no_shmcb) = @$c;
+    my ($rc, $out) = configtest($body, $no_shmcb);
     ok t_cmp($rc ? 1 : 0, $want, "$name: " . ($want ? 'configtest fails' : 'configtest passes'));
     ok t_cmp($out, $re, "$name: message");
 }
