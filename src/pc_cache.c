@@ -1,213 +1,287 @@
 /*
- * pc_cache.c - cache keys, values and TTL arithmetic.
+ * pc_cache.c - cache keys, values and TTL arithmetic (pure core).
  *
- * The kind byte carries the unknown-user flag in its high bit (0x80); the
- * low bits are pc_cache_kind_e.  Times are stored as u32 seconds, clamped
- * to 0..UINT32_MAX (enough until 2106).
+ * Encoding notes beyond the layout drawn in pc_cache.h:
+ *  - The kind byte holds pc_cache_kind_e (1 or 2) in its low bits and the
+ *    unknown-user flag in its high bit (PC_KIND_UNKNOWN_USER, 0x80).  The
+ *    flag is only written for entries without a consent, and a value with
+ *    the flag and a consent status is rejected.
+ *  - Times are stored as whole seconds (apr_time_sec, i.e. truncated), in a
+ *    u32 clamped to 0..UINT32_MAX: anything before the epoch is stored as
+ *    0, anything after 2106-02-07 as UINT32_MAX.  Truncation only ever makes
+ *    fresh_until and a consent's expires_at earlier, never later.
+ *  - An entry without a consent (status PC_CS_NONE) has no scopes, an empty
+ *    consent ID and an empty app name; the decoder insists on that too.
+ *  - Decoding copies every string into the pool; an empty app name becomes
+ *    NULL (as when PingOne leaves it out), an empty consent ID stays "" so
+ *    callers can print it.
  */
 #include "pc_cache.h"
 
 #include <apr_sha1.h>
 #include <apr_strings.h>
+#include <limits.h>
 #include <string.h>
 
-#define UNKNOWN_USER_FLAG 0x80
+#define PC_KIND_UNKNOWN_USER 0x80u
+#define PC_KIND_MASK 0x7Fu
+#define PC_STR_MAX 255u
+#define PC_HEAD_LEN 16u /* 4 single bytes + 3 u32 */
+
+/* ---- key ---------------------------------------------------------------- */
+
+/* apr_sha1_update_binary takes an unsigned int length; feed long input in
+ * pieces so no length is ever truncated. */
+static void sha1_str(apr_sha1_ctx_t *sha, const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    const unsigned char *u = (const unsigned char *)s;
+
+    while (n > 0) {
+        unsigned int chunk = n > UINT_MAX ? UINT_MAX : (unsigned int)n;
+        apr_sha1_update_binary(sha, u, chunk);
+        u += chunk;
+        n -= chunk;
+    }
+}
 
 void pc_cache_key(unsigned char key[PC_CACHE_KEY_LEN], pc_cache_kind_e kind,
                   const char *env_id, const char *user, const char *app)
 {
     apr_sha1_ctx_t sha;
-    unsigned char k = (unsigned char)kind, nul = 0;
-    const char *parts[3];
-    int i;
+    const unsigned char k = (unsigned char)kind, nul = 0;
 
-    parts[0] = env_id ? env_id : "";
-    parts[1] = user ? user : "";
-    parts[2] = app ? app : "";
     apr_sha1_init(&sha);
     apr_sha1_update_binary(&sha, &k, 1);
-    for (i = 0; i < 3; i++) {
-        if (i)
-            apr_sha1_update_binary(&sha, &nul, 1);
-        apr_sha1_update(&sha, parts[i], (unsigned int)strlen(parts[i]));
-    }
+    sha1_str(&sha, env_id);
+    apr_sha1_update_binary(&sha, &nul, 1); /* keeps ("ab","c") != ("a","bc") */
+    sha1_str(&sha, user);
+    apr_sha1_update_binary(&sha, &nul, 1);
+    sha1_str(&sha, app);
     apr_sha1_final(key, &sha);
 }
 
-/* ---- writer ------------------------------------------------------------- */
-
-typedef struct wbuf_t {
-    unsigned char *b;
-    unsigned int len;
-    int bad;
-} wbuf_t;
-
-static void put_u8(wbuf_t *w, unsigned int v)
-{
-    if (w->len + 1 > PC_CACHE_MAX_VALUE) {
-        w->bad = 1;
-        return;
-    }
-    w->b[w->len++] = (unsigned char)v;
-}
-
-static void put_u32(wbuf_t *w, apr_time_t t)
-{
-    apr_int64_t s = t > 0 ? apr_time_sec(t) : 0;
-    apr_uint32_t v = s > 0xFFFFFFFFLL ? 0xFFFFFFFFu : (apr_uint32_t)s;
-    put_u8(w, v >> 24);
-    put_u8(w, (v >> 16) & 0xFF);
-    put_u8(w, (v >> 8) & 0xFF);
-    put_u8(w, v & 0xFF);
-}
-
-static void put_str(wbuf_t *w, const char *s)
-{
-    size_t n = s ? strlen(s) : 0;
-    if (n > 255 || w->len + 1 + n > PC_CACHE_MAX_VALUE) {
-        w->bad = 1;
-        return;
-    }
-    put_u8(w, (unsigned int)n);
-    if (n)
-        memcpy(w->b + w->len, s, n);
-    w->len += (unsigned int)n;
-}
+/* ---- encode ------------------------------------------------------------- */
 
 static unsigned int status_code(const pc_consent_t *c)
 {
     if (c == NULL)
         return PC_CS_NONE;
-    if (c->status && strcmp(c->status, "ACCEPTED") == 0)
+    if (c->status == NULL)
+        return PC_CS_OTHER;
+    if (strcmp(c->status, "ACCEPTED") == 0)
         return PC_CS_ACCEPTED;
-    if (c->status && strcmp(c->status, "REVOKED") == 0)
+    if (strcmp(c->status, "REVOKED") == 0)
         return PC_CS_REVOKED;
-    if (c->status && strcmp(c->status, "DECLINED") == 0)
+    if (strcmp(c->status, "DECLINED") == 0)
         return PC_CS_DECLINED;
     return PC_CS_OTHER;
+}
+
+static apr_uint32_t time_to_u32(apr_time_t t)
+{
+    apr_time_t s = apr_time_sec(t);
+
+    if (s <= 0)
+        return 0;
+    if (s >= (apr_time_t)0xFFFFFFFFu)
+        return 0xFFFFFFFFu;
+    return (apr_uint32_t)s;
+}
+
+/* Adds the encoded size of string s to *total; 0 when it is not storable. */
+static int str_size(apr_size_t *total, const char *s)
+{
+    apr_size_t n = s ? strlen(s) : 0;
+
+    if (n > PC_STR_MAX)
+        return 0;
+    *total += 1 + n;
+    return 1;
+}
+
+static unsigned char *put_u32(unsigned char *w, apr_uint32_t v)
+{
+    w[0] = (unsigned char)(v >> 24);
+    w[1] = (unsigned char)(v >> 16);
+    w[2] = (unsigned char)(v >> 8);
+    w[3] = (unsigned char)v;
+    return w + 4;
+}
+
+/* Only called after str_size() accepted s. */
+static unsigned char *put_str(unsigned char *w, const char *s)
+{
+    apr_size_t n = s ? strlen(s) : 0;
+
+    *w++ = (unsigned char)n;
+    if (n)
+        memcpy(w, s, n);
+    return w + n;
 }
 
 apr_status_t pc_cache_encode(unsigned char **buf, unsigned int *len,
                              const pc_cache_entry_t *e, apr_pool_t *p)
 {
     const pc_consent_t *c = e->consent;
-    int nscopes = c && c->scopes ? c->scopes->nelts : 0, i;
-    wbuf_t w;
+    const apr_array_header_t *sc = c ? c->scopes : NULL;
+    int nscopes = sc ? sc->nelts : 0, i;
+    unsigned int kind = (unsigned int)e->kind, status = status_code(c);
+    apr_size_t total = PC_HEAD_LEN;
+    unsigned char *out, *w;
 
-    if (nscopes > 255)
+    if ((kind != PC_CK_CONSENT && kind != PC_CK_USER) || nscopes < 0 ||
+        nscopes > (int)PC_STR_MAX)
         return APR_EINVAL;
-    w.b = apr_palloc(p, PC_CACHE_MAX_VALUE);
-    w.len = 0;
-    w.bad = 0;
-    put_u8(&w, PC_CACHE_FORMAT);
-    put_u8(&w, (unsigned int)e->kind |
-                   (e->unknown_user && !c ? UNKNOWN_USER_FLAG : 0));
-    put_u8(&w, status_code(c));
-    put_u8(&w, (unsigned int)nscopes);
-    put_u32(&w, e->fetched_at);
-    put_u32(&w, e->fresh_until);
-    put_u32(&w, c ? c->expires_at : 0);
-    put_str(&w, e->user_id);
-    put_str(&w, e->app);
-    put_str(&w, c ? c->id : NULL);
-    put_str(&w, c ? c->app_name : NULL);
+    if (c == NULL && e->unknown_user)
+        kind |= PC_KIND_UNKNOWN_USER;
+
+    /* Size everything first: one exact allocation, no partial output. */
+    if (!str_size(&total, e->user_id) || !str_size(&total, e->app) ||
+        !str_size(&total, c ? c->id : NULL) ||
+        !str_size(&total, c ? c->app_name : NULL))
+        return APR_EINVAL;
     for (i = 0; i < nscopes; i++)
-        put_str(&w, APR_ARRAY_IDX(c->scopes, i, const char *));
-    if (w.bad)
+        if (!str_size(&total, APR_ARRAY_IDX(sc, i, const char *)))
+            return APR_EINVAL;
+    if (total > PC_CACHE_MAX_VALUE)
         return APR_EINVAL;
-    *buf = w.b;
-    *len = w.len;
+
+    out = w = apr_palloc(p, total);
+    *w++ = PC_CACHE_FORMAT;
+    *w++ = (unsigned char)kind;
+    *w++ = (unsigned char)status;
+    *w++ = (unsigned char)nscopes;
+    w = put_u32(w, time_to_u32(e->fetched_at));
+    w = put_u32(w, time_to_u32(e->fresh_until));
+    w = put_u32(w, c ? time_to_u32(c->expires_at) : 0);
+    w = put_str(w, e->user_id);
+    w = put_str(w, e->app);
+    w = put_str(w, c ? c->id : NULL);
+    w = put_str(w, c ? c->app_name : NULL);
+    for (i = 0; i < nscopes; i++)
+        w = put_str(w, APR_ARRAY_IDX(sc, i, const char *));
+
+    *buf = out;
+    *len = (unsigned int)(w - out);
     return APR_SUCCESS;
 }
 
-/* ---- reader ------------------------------------------------------------- */
+/* ---- decode ------------------------------------------------------------- */
 
-typedef struct rbuf_t {
+/* A cursor over untrusted bytes: every read checks what is left first. */
+typedef struct pc_reader_t {
     const unsigned char *b;
-    unsigned int len, pos;
-} rbuf_t;
+    apr_size_t left;
+} pc_reader_t;
 
-static int get_u8(rbuf_t *r, unsigned int *v)
+static int get_u8(pc_reader_t *r, unsigned int *v)
 {
-    if (r->pos + 1 > r->len)
-        return -1;
-    *v = r->b[r->pos++];
-    return 0;
+    if (r->left < 1)
+        return 0;
+    *v = r->b[0];
+    r->b++;
+    r->left--;
+    return 1;
 }
 
-static int get_u32(rbuf_t *r, apr_time_t *t)
+static int get_time(pc_reader_t *r, apr_time_t *t)
 {
     apr_uint32_t v;
-    if (r->pos + 4 > r->len)
-        return -1;
-    v = (apr_uint32_t)r->b[r->pos] << 24 | (apr_uint32_t)r->b[r->pos + 1] << 16 |
-        (apr_uint32_t)r->b[r->pos + 2] << 8 | r->b[r->pos + 3];
-    r->pos += 4;
+
+    if (r->left < 4)
+        return 0;
+    v = (apr_uint32_t)r->b[0] << 24 | (apr_uint32_t)r->b[1] << 16 |
+        (apr_uint32_t)r->b[2] << 8 | (apr_uint32_t)r->b[3];
+    r->b += 4;
+    r->left -= 4;
     *t = apr_time_from_sec((apr_time_t)v);
-    return 0;
+    return 1;
 }
 
-static int get_str(rbuf_t *r, const char **s, apr_pool_t *p)
+/* A u8-length string without NUL bytes, copied (NUL terminated) to p. */
+static int get_str(pc_reader_t *r, const char **s, apr_size_t *n_out,
+                   apr_pool_t *p)
 {
     unsigned int n;
-    if (get_u8(r, &n) || r->pos + n > r->len ||
-        memchr(r->b + r->pos, '\0', n) != NULL)
-        return -1;
-    *s = apr_pstrmemdup(p, (const char *)r->b + r->pos, n);
-    r->pos += n;
-    return 0;
+
+    if (!get_u8(r, &n) || n > r->left || memchr(r->b, '\0', n) != NULL)
+        return 0;
+    *s = apr_pstrmemdup(p, (const char *)r->b, n);
+    *n_out = n;
+    r->b += n;
+    r->left -= n;
+    return 1;
 }
 
 apr_status_t pc_cache_decode(pc_cache_entry_t *e, const unsigned char *buf,
                              unsigned int len, const char *expect_user,
                              const char *expect_app, apr_pool_t *p)
 {
-    static const char *names[] = {NULL, "ACCEPTED", "REVOKED", "DECLINED",
-                                  "OTHER"};
-    rbuf_t r = {buf, len, 0};
+    static const char *const names[] = {NULL, "ACCEPTED", "REVOKED",
+                                        "DECLINED", "OTHER"};
+    pc_reader_t r;
+    pc_cache_entry_t d;
     unsigned int fmt, kind, status, nscopes, i;
     apr_time_t expires;
     const char *cid, *app_name;
+    apr_size_t cid_len, app_name_len, n;
 
-    memset(e, 0, sizeof(*e));
     if (buf == NULL || len > PC_CACHE_MAX_VALUE)
         return APR_EINVAL;
-    if (get_u8(&r, &fmt) || fmt != PC_CACHE_FORMAT || get_u8(&r, &kind) ||
-        get_u8(&r, &status) || get_u8(&r, &nscopes))
+    r.b = buf;
+    r.left = len;
+    memset(&d, 0, sizeof(d));
+
+    if (!get_u8(&r, &fmt) || fmt != PC_CACHE_FORMAT || !get_u8(&r, &kind) ||
+        !get_u8(&r, &status) || !get_u8(&r, &nscopes))
         return APR_EINVAL;
-    e->unknown_user = (kind & UNKNOWN_USER_FLAG) != 0;
-    kind &= ~(unsigned int)UNKNOWN_USER_FLAG;
-    if ((kind != PC_CK_CONSENT && kind != PC_CK_USER) || status > PC_CS_OTHER ||
-        (status == PC_CS_NONE && nscopes))
+    d.unknown_user = (kind & PC_KIND_UNKNOWN_USER) != 0;
+    kind &= PC_KIND_MASK;
+    if ((kind != PC_CK_CONSENT && kind != PC_CK_USER) || status > PC_CS_OTHER)
         return APR_EINVAL;
-    e->kind = (pc_cache_kind_e)kind;
-    if (get_u32(&r, &e->fetched_at) || get_u32(&r, &e->fresh_until) ||
-        get_u32(&r, &expires) || get_str(&r, &e->user_id, p) ||
-        get_str(&r, &e->app, p) || get_str(&r, &cid, p) ||
-        get_str(&r, &app_name, p))
+    /* Combinations the encoder never writes. */
+    if (status != PC_CS_NONE && d.unknown_user)
         return APR_EINVAL;
-    if (status != PC_CS_NONE) {
+    if (status == PC_CS_NONE && nscopes != 0)
+        return APR_EINVAL;
+    d.kind = (pc_cache_kind_e)kind;
+
+    if (!get_time(&r, &d.fetched_at) || !get_time(&r, &d.fresh_until) ||
+        !get_time(&r, &expires) || !get_str(&r, &d.user_id, &n, p) ||
+        !get_str(&r, &d.app, &n, p) || !get_str(&r, &cid, &cid_len, p) ||
+        !get_str(&r, &app_name, &app_name_len, p))
+        return APR_EINVAL;
+
+    if (status == PC_CS_NONE) {
+        if (expires != 0 || cid_len != 0 || app_name_len != 0)
+            return APR_EINVAL;
+    }
+    else {
         pc_consent_t *c = apr_pcalloc(p, sizeof(*c));
+
         c->id = cid;
-        c->app_name = *app_name ? app_name : NULL;
+        c->app_name = app_name_len ? app_name : NULL;
+        c->user_id = kind == PC_CK_CONSENT ? d.user_id : NULL;
         c->status = names[status];
         c->expires_at = expires;
-        c->user_id = e->user_id;
-        c->scopes = apr_array_make(p, (int)(nscopes ? nscopes : 1),
+        c->scopes = apr_array_make(p, nscopes ? (int)nscopes : 1,
                                    sizeof(const char *));
         for (i = 0; i < nscopes; i++) {
             const char *s;
-            if (get_str(&r, &s, p))
+            if (!get_str(&r, &s, &n, p))
                 return APR_EINVAL;
             APR_ARRAY_PUSH(c->scopes, const char *) = s;
         }
-        e->consent = c;
+        d.consent = c;
     }
-    if (r.pos != r.len)
-        return APR_EINVAL;
-    if ((expect_user && strcmp(expect_user, e->user_id) != 0) ||
-        (expect_app && strcmp(expect_app, e->app) != 0))
+    if (r.left != 0)
+        return APR_EINVAL; /* trailing bytes */
+
+    if ((expect_user && strcmp(expect_user, d.user_id) != 0) ||
+        (expect_app && strcmp(expect_app, d.app) != 0))
         return APR_EMISMATCH;
+    *e = d;
     return APR_SUCCESS;
 }
 
@@ -224,17 +298,25 @@ apr_time_t pc_cache_fresh_until(apr_time_t now, const pc_consent_t *consent,
     if (ttl <= 0)
         return 0;
     until = now + apr_time_from_sec(ttl);
-    if (accepted && consent->expires_at && consent->expires_at < until) {
+    if (accepted && consent->expires_at != 0 && consent->expires_at < until) {
         until = consent->expires_at;
-        if (until <= now) /* already expired: cache it as the deny it is */
+        /* Already expired: the decision is a deny, so it is cached like
+         * one rather than stored stale (which would send every request
+         * to PingOne). */
+        if (until <= now)
             return deny_ttl > 0 ? now + apr_time_from_sec(deny_ttl) : 0;
     }
     return until;
 }
 
+static apr_time_t window(int stale_window)
+{
+    return apr_time_from_sec(stale_window > 0 ? stale_window : 0);
+}
+
 apr_time_t pc_cache_store_expiry(apr_time_t fresh_until, int stale_window)
 {
-    return fresh_until + apr_time_from_sec(stale_window > 0 ? stale_window : 0);
+    return fresh_until + window(stale_window);
 }
 
 int pc_cache_freshness(const pc_cache_entry_t *e, apr_time_t now,
@@ -242,7 +324,7 @@ int pc_cache_freshness(const pc_cache_entry_t *e, apr_time_t now,
 {
     if (now < e->fresh_until)
         return 1;
-    if (now < e->fresh_until + apr_time_from_sec(stale_window > 0 ? stale_window : 0))
+    if (now < e->fresh_until + window(stale_window))
         return 0;
     return -1;
 }

@@ -31,6 +31,12 @@ our $APP2 = 'a0000000-0000-4000-8000-000000000002';
 
 my $json = JSON::PP->new->utf8->canonical;
 
+# How to recognise the decision-log line of the last request made with
+# req(): by its user (the previous request's line may still be on its way
+# from another process).
+our $last_match = qr/^- /;
+my $nonce = 0;
+
 sub serverroot { Apache::Test::vars('serverroot') }
 
 sub sim_port {
@@ -70,13 +76,17 @@ sub req {
         my $pass = defined $o{pass} ? $o{pass} : 'pw';
         $h{Authorization} = 'Basic ' . encode_base64("$o{user}:$pass", '');
     }
+    # A nonce in a header the decision log records: the line of this
+    # request, not a late line of the previous one from another process.
+    $h{'X-PC-Nonce'} = ++$nonce . "-$$";
+    $last_match = qr/ nonce=\Q$h{'X-PC-Nonce'}\E$/;
     my $http = $o{http} || HTTP::Tiny->new(max_redirect => 0, timeout => 30,
                                             keep_alive => 0);
     return $http->request($o{method} || 'GET', "http://$hostport$path",
                           {headers => \%h});
 }
 
-# The decision log (LogFormat "%u %>s %{pingone-consent}n %U") is written
+# The decision log (LogFormat "%u %>s %{pingone-consent}n %U ... nonce=N") is written
 # after the response is sent: wait for the line.
 sub _lines {
     my $f = serverroot() . '/logs/decision_log';
@@ -90,7 +100,8 @@ sub decision_since {
     my ($mark) = @_;
     for (1 .. 100) {
         my @l = _lines();
-        return @l[$mark .. $#l] if @l > $mark;
+        my @mine = grep { $_ =~ $last_match } @l[$mark .. $#l];
+        return @mine if @mine;
         sleep 0.05;
     }
     return ();

@@ -1,0 +1,656 @@
+/* Unit tests: cache keys, value encoding/decoding, TTL arithmetic. */
+#include "pc_cache.h"
+#include "tap.h"
+
+#include <apr_general.h>
+#include <apr_strings.h>
+#include <apr_time.h>
+#include <stdlib.h>
+
+static apr_pool_t *p;
+
+#define USER_ID "5d1b2a3c-8f4e-4b6a-9c7d-0e1f2a3b4c5d"
+#define APP_ID "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"
+#define CONSENT_ID "0f9e8d7c-6b5a-4948-8372-6150f4e3d2c1"
+
+static apr_array_header_t *scopes_of(const char *const *s, int n)
+{
+    apr_array_header_t *a = apr_array_make(p, 1, sizeof(const char *));
+    int i;
+    for (i = 0; i < n; i++)
+        APR_ARRAY_PUSH(a, const char *) = s[i];
+    return a;
+}
+
+static pc_consent_t *make_consent(const char *status, const char *app_name,
+                                  const char *const *scopes, int nscopes,
+                                  apr_time_t expires_at)
+{
+    pc_consent_t *c = apr_pcalloc(p, sizeof(*c));
+    c->id = CONSENT_ID;
+    c->status = status;
+    c->app_name = app_name;
+    c->scopes = scopes_of(scopes, nscopes);
+    c->expires_at = expires_at;
+    return c;
+}
+
+static pc_cache_entry_t consent_entry(pc_consent_t *c)
+{
+    pc_cache_entry_t e;
+    memset(&e, 0, sizeof(e));
+    e.kind = PC_CK_CONSENT;
+    e.fetched_at = apr_time_from_sec(1700000000);
+    e.fresh_until = apr_time_from_sec(1700000300);
+    e.user_id = USER_ID;
+    e.app = APP_ID;
+    e.consent = c;
+    return e;
+}
+
+static int keys_equal(const unsigned char *a, const unsigned char *b)
+{
+    return memcmp(a, b, PC_CACHE_KEY_LEN) == 0;
+}
+
+static const char *hex(const unsigned char *k)
+{
+    char *s = apr_palloc(p, 2 * PC_CACHE_KEY_LEN + 1);
+    int i;
+    for (i = 0; i < PC_CACHE_KEY_LEN; i++)
+        apr_snprintf(s + 2 * i, 3, "%02x", k[i]);
+    return s;
+}
+
+/* ---- keys --------------------------------------------------------------- */
+
+static void test_key(void)
+{
+    unsigned char a[PC_CACHE_KEY_LEN], b[PC_CACHE_KEY_LEN];
+
+    pc_cache_key(a, PC_CK_CONSENT, "env", "user", "app");
+    pc_cache_key(b, PC_CK_CONSENT, "env", "user", "app");
+    ok(keys_equal(a, b), "key is deterministic");
+    /* SHA-1 of "\x01env\0user\0app", computed independently */
+    is_str(hex(a), "a8c9d2a4f8f98d07780d992db3c18913b023cacd",
+           "key is SHA-1 of kind, env, NUL, user, NUL, app");
+
+    pc_cache_key(b, PC_CK_USER, "env", "user", "app");
+    ok(!keys_equal(a, b), "key differs by kind");
+    pc_cache_key(b, PC_CK_CONSENT, "env2", "user", "app");
+    ok(!keys_equal(a, b), "key differs by environment");
+    pc_cache_key(b, PC_CK_CONSENT, "env", "User", "app");
+    ok(!keys_equal(a, b), "key differs by user (case)");
+    pc_cache_key(b, PC_CK_CONSENT, "env", "user", "app2");
+    ok(!keys_equal(a, b), "key differs by application");
+
+    pc_cache_key(a, PC_CK_CONSENT, "env", "ab", "c");
+    pc_cache_key(b, PC_CK_CONSENT, "env", "a", "bc");
+    ok(!keys_equal(a, b), "user/app boundary matters (ab,c vs a,bc)");
+    pc_cache_key(a, PC_CK_CONSENT, "ab", "c", "app");
+    pc_cache_key(b, PC_CK_CONSENT, "a", "bc", "app");
+    ok(!keys_equal(a, b), "env/user boundary matters (ab,c vs a,bc)");
+    pc_cache_key(a, PC_CK_CONSENT, "env", "user", "");
+    pc_cache_key(b, PC_CK_CONSENT, "env", "", "user");
+    ok(!keys_equal(a, b), "user in app slot differs");
+
+    pc_cache_key(a, PC_CK_USER, NULL, NULL, NULL);
+    pc_cache_key(b, PC_CK_USER, "", "", "");
+    ok(keys_equal(a, b), "NULL strings hash as empty");
+    is_str(hex(a), "32a3cf4aef238d77278831c3744c1327dcc8f8c0",
+           "empty key is SHA-1 of \\x02\\0\\0");
+}
+
+/* ---- round trips -------------------------------------------------------- */
+
+static void test_round_trip(void)
+{
+    static const char *const sc[] = {"openid", "profile", "email",
+                                     "read:reports", "", "x y"};
+    const char *uname = "Portail Clients \xe2\x80\x94 Z\xc3\xbcrich "
+                        "\xe6\x97\xa5\xe6\x9c\xac";
+    pc_consent_t *c = make_consent("ACCEPTED", uname, sc, 6,
+                                   apr_time_from_sec(1800000000));
+    pc_cache_entry_t e = consent_entry(c), d;
+    unsigned char *buf;
+    unsigned int len;
+    int i, all;
+
+    is_int(pc_cache_encode(&buf, &len, &e, p), APR_SUCCESS, "encode full entry");
+    is_int(pc_cache_decode(&d, buf, len, USER_ID, APP_ID, p), APR_SUCCESS,
+           "decode full entry");
+    is_int(d.kind, PC_CK_CONSENT, "kind");
+    is_int(d.fetched_at, e.fetched_at, "fetched_at");
+    is_int(d.fresh_until, e.fresh_until, "fresh_until");
+    is_str(d.user_id, USER_ID, "user_id");
+    is_str(d.app, APP_ID, "app");
+    is_int(d.unknown_user, 0, "not unknown_user");
+    ok(d.consent != NULL, "consent present");
+    if (d.consent == NULL)
+        return;
+    is_str(d.consent->id, CONSENT_ID, "consent id");
+    is_str(d.consent->status, "ACCEPTED", "status");
+    is_str(d.consent->app_name, uname, "unicode app name");
+    ok(d.consent->app_id == NULL, "app_id not carried");
+    is_str(d.consent->user_id, USER_ID, "consent user_id from the entry");
+    is_int(d.consent->expires_at, apr_time_from_sec(1800000000), "expires_at");
+    is_int(d.consent->scopes->nelts, 6, "six scopes");
+    for (i = 0, all = 1; i < 6 && d.consent->scopes->nelts == 6; i++)
+        if (strcmp(APR_ARRAY_IDX(d.consent->scopes, i, const char *), sc[i]))
+            all = 0;
+    ok(all, "scopes in order, including empty and spaced ones");
+}
+
+static void test_round_trip_statuses(void)
+{
+    static const char *const in[] = {"REVOKED", "DECLINED", "PENDING",
+                                     "accepted", NULL};
+    static const char *const out[] = {"REVOKED", "DECLINED", "OTHER", "OTHER",
+                                      "OTHER"};
+    static const int code[] = {2, 3, 4, 4, 4};
+    int i;
+
+    for (i = 0; i < 5; i++) {
+        pc_cache_entry_t e = consent_entry(make_consent(in[i], NULL, NULL, 0, 0)), d;
+        unsigned char *buf;
+        unsigned int len;
+        is_int(pc_cache_encode(&buf, &len, &e, p), APR_SUCCESS, "encode status %s",
+               in[i] ? in[i] : "NULL");
+        is_int(buf[2], code[i], "status byte for %s", in[i] ? in[i] : "NULL");
+        is_int(pc_cache_decode(&d, buf, len, NULL, NULL, p), APR_SUCCESS, "decode");
+        is_str(d.consent ? d.consent->status : NULL, out[i], "status decodes");
+        ok(d.consent && d.consent->app_name == NULL, "empty app name is NULL");
+        ok(d.consent && d.consent->scopes && d.consent->scopes->nelts == 0,
+           "no scopes: empty array");
+        is_int(d.consent ? d.consent->expires_at : -1, 0, "no expiry");
+    }
+}
+
+static void test_round_trip_none(void)
+{
+    pc_cache_entry_t e = consent_entry(NULL), d;
+    unsigned char *buf;
+    unsigned int len;
+
+    is_int(pc_cache_encode(&buf, &len, &e, p), APR_SUCCESS, "encode no-consent");
+    is_int(buf[1], PC_CK_CONSENT, "kind byte without flag");
+    is_int(buf[2], PC_CS_NONE, "status none");
+    is_int(pc_cache_decode(&d, buf, len, USER_ID, APP_ID, p), APR_SUCCESS,
+           "decode no-consent");
+    ok(d.consent == NULL, "consent NULL");
+    is_int(d.unknown_user, 0, "unknown_user 0");
+    is_int(d.fresh_until, e.fresh_until, "fresh_until kept");
+
+    e.unknown_user = 1;
+    is_int(pc_cache_encode(&buf, &len, &e, p), APR_SUCCESS, "encode unknown user");
+    is_int(buf[1], 0x80 | PC_CK_CONSENT, "unknown-user flag in kind high bit");
+    is_int(pc_cache_decode(&d, buf, len, USER_ID, APP_ID, p), APR_SUCCESS,
+           "decode unknown user");
+    ok(d.consent == NULL, "unknown user: consent NULL");
+    is_int(d.unknown_user, 1, "unknown_user 1");
+    is_int(d.kind, PC_CK_CONSENT, "kind without flag");
+
+    /* unknown_user is meaningless next to a consent: not written */
+    e.consent = make_consent("ACCEPTED", NULL, NULL, 0, 0);
+    is_int(pc_cache_encode(&buf, &len, &e, p), APR_SUCCESS, "encode consent+flag");
+    is_int(buf[1], PC_CK_CONSENT, "flag not written with a consent");
+}
+
+static void test_round_trip_user(void)
+{
+    pc_cache_entry_t e, d;
+    unsigned char *buf;
+    unsigned int len;
+
+    memset(&e, 0, sizeof(e));
+    e.kind = PC_CK_USER;
+    e.fetched_at = apr_time_from_sec(1700000000);
+    e.fresh_until = apr_time_from_sec(1700003600);
+    e.user_id = USER_ID;
+    e.app = "j\xc3\xb6rg@example.com";
+    is_int(pc_cache_encode(&buf, &len, &e, p), APR_SUCCESS, "encode user entry");
+    is_int(buf[1], PC_CK_USER, "kind byte 2");
+    is_int(pc_cache_decode(&d, buf, len, NULL, NULL, p), APR_SUCCESS,
+           "decode user entry");
+    is_int(d.kind, PC_CK_USER, "kind user");
+    is_str(d.user_id, USER_ID, "user id");
+    is_str(d.app, "j\xc3\xb6rg@example.com", "username");
+    ok(d.consent == NULL, "no consent");
+    is_int(d.fresh_until, e.fresh_until, "fresh_until");
+
+    e.user_id = NULL; /* user not found: stored as "" */
+    e.app = NULL;
+    is_int(pc_cache_encode(&buf, &len, &e, p), APR_SUCCESS, "encode NULL strings");
+    is_int(len, 20, "16 header bytes + 4 empty strings");
+    is_int(pc_cache_decode(&d, buf, len, "", "", p), APR_SUCCESS, "decode");
+    is_str(d.user_id, "", "NULL user becomes empty");
+    is_str(d.app, "", "NULL app becomes empty");
+}
+
+/* ---- exact bytes -------------------------------------------------------- */
+
+static void test_layout(void)
+{
+    static const char *const sc[] = {"a", "bc"};
+    static const unsigned char want[] = {
+        0x01, 0x01, 0x01, 0x02,             /* format, kind, ACCEPTED, 2 scopes */
+        0x01, 0x02, 0x03, 0x04,             /* fetched_at */
+        0x0A, 0x0B, 0x0C, 0x0D,             /* fresh_until */
+        0x11, 0x22, 0x33, 0x44,             /* expires_at */
+        0x02, 'u', '1',                     /* user */
+        0x02, 'a', 'p',                     /* app */
+        0x01, 'c',                          /* consent id */
+        0x01, 'N',                          /* app name */
+        0x01, 'a',                          /* scope */
+        0x02, 'b', 'c',                     /* scope */
+    };
+    pc_consent_t *c = make_consent("ACCEPTED", "N", sc, 2,
+                                   apr_time_from_sec(0x11223344) + 999999);
+    pc_cache_entry_t e, d;
+    unsigned char *buf;
+    unsigned int len;
+
+    c->id = "c";
+    memset(&e, 0, sizeof(e));
+    e.kind = PC_CK_CONSENT;
+    e.fetched_at = apr_time_from_sec(0x01020304);
+    e.fresh_until = apr_time_from_sec(0x0A0B0C0D);
+    e.user_id = "u1";
+    e.app = "ap";
+    e.consent = c;
+    is_int(pc_cache_encode(&buf, &len, &e, p), APR_SUCCESS, "encode small entry");
+    is_int(len, sizeof(want), "length of small entry");
+    ok(len == sizeof(want) && memcmp(buf, want, len) == 0,
+       "bytes match the documented layout (big-endian, sub-second truncated)");
+    is_int(pc_cache_decode(&d, want, sizeof(want), "u1", "ap", p), APR_SUCCESS,
+           "hand-built bytes decode");
+    is_int(d.consent ? d.consent->expires_at : 0, apr_time_from_sec(0x11223344),
+           "expires_at to the second");
+
+    /* clamping: before the epoch -> 0, past 2106 -> UINT32_MAX */
+    e.consent = NULL;
+    e.fetched_at = -apr_time_from_sec(1);
+    e.fresh_until = apr_time_from_sec(APR_INT64_C(0x100000005));
+    is_int(pc_cache_encode(&buf, &len, &e, p), APR_SUCCESS, "encode out-of-range times");
+    ok(memcmp(buf + 4, "\0\0\0\0\xff\xff\xff\xff\0\0\0\0", 12) == 0,
+       "times clamped to 0 and UINT32_MAX");
+    is_int(pc_cache_decode(&d, buf, len, NULL, NULL, p), APR_SUCCESS, "decode clamped");
+    is_int(d.fetched_at, 0, "negative time decodes as 0");
+    is_int(d.fresh_until, apr_time_from_sec(APR_INT64_C(0xFFFFFFFF)),
+           "huge time decodes as UINT32_MAX seconds");
+}
+
+/* ---- rejections --------------------------------------------------------- */
+
+static unsigned char *sample(unsigned int *len)
+{
+    static const char *const sc[] = {"openid", "profile"};
+    pc_cache_entry_t e = consent_entry(make_consent("ACCEPTED", "Web", sc, 2, 0));
+    unsigned char *buf;
+    if (pc_cache_encode(&buf, len, &e, p) != APR_SUCCESS)
+        return NULL;
+    return buf;
+}
+
+static unsigned char *copy(const unsigned char *b, unsigned int len,
+                           unsigned int extra)
+{
+    unsigned char *c = malloc(len + extra); /* exact size: ASan sees overreads */
+    memcpy(c, b, len);
+    return c;
+}
+
+static void test_decode_rejects(void)
+{
+    pc_cache_entry_t d;
+    unsigned int len, n, bad, off;
+    unsigned char *buf = sample(&len), *m;
+
+    ok(buf != NULL, "sample encodes");
+    if (buf == NULL)
+        return;
+    is_int(pc_cache_decode(&d, buf, len, NULL, NULL, p), APR_SUCCESS, "sample decodes");
+
+    m = copy(buf, len, 0);
+    m[0] = 2;
+    is_int(pc_cache_decode(&d, m, len, NULL, NULL, p), APR_EINVAL, "format 2 rejected");
+    m[0] = 0;
+    is_int(pc_cache_decode(&d, m, len, NULL, NULL, p), APR_EINVAL, "format 0 rejected");
+    free(m);
+
+    for (n = 0, bad = 0; n < len; n++) {
+        m = copy(buf, n, 0);
+        if (pc_cache_decode(&d, m, n, NULL, NULL, p) != APR_EINVAL)
+            bad++;
+        free(m);
+    }
+    is_int(bad, 0, "every truncation 0..%u rejected", len - 1);
+
+    m = copy(buf, len, 1);
+    m[len] = 0;
+    is_int(pc_cache_decode(&d, m, len + 1, NULL, NULL, p), APR_EINVAL,
+           "trailing byte rejected");
+    free(m);
+
+    m = copy(buf, len, 0);
+    m[1] = 3;
+    is_int(pc_cache_decode(&d, m, len, NULL, NULL, p), APR_EINVAL, "kind 3 rejected");
+    m[1] = 0;
+    is_int(pc_cache_decode(&d, m, len, NULL, NULL, p), APR_EINVAL, "kind 0 rejected");
+    m[1] = 0x80 | PC_CK_CONSENT;
+    is_int(pc_cache_decode(&d, m, len, NULL, NULL, p), APR_EINVAL,
+           "unknown-user flag with a consent rejected");
+    m[1] = PC_CK_CONSENT;
+    m[2] = 5;
+    is_int(pc_cache_decode(&d, m, len, NULL, NULL, p), APR_EINVAL, "status 5 rejected");
+    m[2] = 0;
+    is_int(pc_cache_decode(&d, m, len, NULL, NULL, p), APR_EINVAL,
+           "status none with scopes rejected");
+    m[2] = 1;
+    m[3] = 3;
+    is_int(pc_cache_decode(&d, m, len, NULL, NULL, p), APR_EINVAL,
+           "scope count past the end rejected");
+    m[3] = 1;
+    is_int(pc_cache_decode(&d, m, len, NULL, NULL, p), APR_EINVAL,
+           "scope count short of the end rejected");
+    m[3] = 2;
+    is_int(pc_cache_decode(&d, m, len, NULL, NULL, p), APR_SUCCESS, "restored copy decodes");
+
+    /* last string is "profile" (1 + 7 bytes at the end) */
+    off = len - 8;
+    is_int(m[off], 7, "found the last length byte");
+    m[off] = 8;
+    is_int(pc_cache_decode(&d, m, len, NULL, NULL, p), APR_EINVAL,
+           "string length one past the end rejected");
+    m[off] = 255;
+    is_int(pc_cache_decode(&d, m, len, NULL, NULL, p), APR_EINVAL,
+           "string length 255 past the end rejected");
+    m[off] = 7;
+    m[16] = 200; /* user id length */
+    is_int(pc_cache_decode(&d, m, len, NULL, NULL, p), APR_EINVAL,
+           "first string length past the end rejected");
+    m[16] = 36;
+    m[17 + 5] = '\0';
+    is_int(pc_cache_decode(&d, m, len, NULL, NULL, p), APR_EINVAL,
+           "NUL inside the user id rejected");
+    m[17 + 5] = USER_ID[5];
+    m[len - 1] = '\0';
+    is_int(pc_cache_decode(&d, m, len, NULL, NULL, p), APR_EINVAL,
+           "NUL at the end of a scope rejected");
+    m[len - 1] = 'e';
+    is_int(pc_cache_decode(&d, m, len, NULL, NULL, p), APR_SUCCESS, "restored copy decodes");
+    free(m);
+
+    is_int(pc_cache_decode(&d, buf, PC_CACHE_MAX_VALUE + 1, NULL, NULL, p),
+           APR_EINVAL, "len over PC_CACHE_MAX_VALUE rejected before reading");
+    is_int(pc_cache_decode(&d, NULL, 0, NULL, NULL, p), APR_EINVAL, "NULL buffer");
+
+    {   /* hand-built, otherwise valid values of exactly the limit and one
+         * byte over: 16 header + 4 empty strings + 15 x 255-byte scopes +
+         * one last scope that fills up */
+        unsigned int sizes[2] = {PC_CACHE_MAX_VALUE, PC_CACHE_MAX_VALUE + 1};
+        apr_status_t want[2] = {APR_SUCCESS, APR_EINVAL};
+        int k, i;
+        for (k = 0; k < 2; k++) {
+            unsigned int total = sizes[k], w = 0;
+            m = malloc(total);
+            memset(m, 'z', total);
+            m[w++] = PC_CACHE_FORMAT;
+            m[w++] = PC_CK_CONSENT;
+            m[w++] = PC_CS_ACCEPTED;
+            m[w++] = 16;
+            memset(m + w, 0, 12 + 4);
+            w += 12 + 4;
+            for (i = 0; i < 15; i++) {
+                m[w] = 255;
+                w += 256;
+            }
+            m[w] = (unsigned char)(total - w - 1);
+            is_int(pc_cache_decode(&d, m, total, NULL, NULL, p), want[k],
+                   "decodable value of %u bytes: %s", total,
+                   k ? "over the limit, rejected" : "at the limit, accepted");
+            free(m);
+        }
+    }
+
+    {   /* no-consent entries must not carry consent fields */
+        pc_cache_entry_t e = consent_entry(NULL);
+        unsigned char *nb;
+        unsigned int nl;
+        pc_cache_encode(&nb, &nl, &e, p);
+        m = copy(nb, nl, 0);
+        m[15] = 1;
+        is_int(pc_cache_decode(&d, m, nl, NULL, NULL, p), APR_EINVAL,
+               "status none with an expiry rejected");
+        free(m);
+        m = copy(nb, nl + 1, 0);
+        memcpy(m, nb, nl - 2);
+        m[nl - 2] = 1; /* consent id "x" */
+        m[nl - 1] = 'x';
+        m[nl] = 0;
+        is_int(pc_cache_decode(&d, m, nl + 1, NULL, NULL, p), APR_EINVAL,
+               "status none with a consent id rejected");
+        free(m);
+    }
+}
+
+/* Every single-byte change either fails cleanly or decodes to an entry
+ * that encodes back to exactly the same bytes (the format is canonical). */
+static void test_mutations(void)
+{
+    unsigned int len, pos, v, fails = 0, accepted = 0;
+    unsigned char *buf = sample(&len), *m;
+    apr_pool_t *sub;
+
+    if (buf == NULL)
+        return;
+    apr_pool_create(&sub, p);
+    m = copy(buf, len, 0);
+    for (pos = 0; pos < len; pos++) {
+        for (v = 0; v < 256; v++) {
+            pc_cache_entry_t d;
+            unsigned char *again;
+            unsigned int alen;
+            apr_status_t rv;
+
+            m[pos] = (unsigned char)v;
+            rv = pc_cache_decode(&d, m, len, NULL, NULL, sub);
+            if (rv == APR_SUCCESS) {
+                accepted++;
+                if (pc_cache_encode(&again, &alen, &d, sub) != APR_SUCCESS ||
+                    alen != len || memcmp(again, m, len) != 0)
+                    fails++;
+            }
+            else if (rv != APR_EINVAL)
+                fails++;
+            apr_pool_clear(sub);
+        }
+        m[pos] = buf[pos];
+    }
+    free(m);
+    apr_pool_destroy(sub);
+    ok(accepted > 0, "some mutations decode (%u)", accepted);
+    is_int(fails, 0, "all %u single-byte mutations fail cleanly or re-encode "
+           "identically", len * 256);
+}
+
+static void test_expect(void)
+{
+    pc_cache_entry_t d;
+    unsigned int len;
+    unsigned char *buf = sample(&len);
+
+    if (buf == NULL)
+        return;
+    is_int(pc_cache_decode(&d, buf, len, USER_ID, APP_ID, p), APR_SUCCESS,
+           "expected user and app match");
+    is_int(pc_cache_decode(&d, buf, len, USER_ID, NULL, p), APR_SUCCESS,
+           "only user checked");
+    is_int(pc_cache_decode(&d, buf, len, NULL, APP_ID, p), APR_SUCCESS,
+           "only app checked");
+    is_int(pc_cache_decode(&d, buf, len, "other", APP_ID, p), APR_EMISMATCH,
+           "other user: mismatch");
+    is_int(pc_cache_decode(&d, buf, len, USER_ID, "other", p), APR_EMISMATCH,
+           "other app: mismatch");
+    is_int(pc_cache_decode(&d, buf, len, USER_ID "x", APP_ID, p), APR_EMISMATCH,
+           "longer user: mismatch");
+    is_int(pc_cache_decode(&d, buf, len, "5D1B2A3C-8F4E-4B6A-9C7D-0E1F2A3B4C5D",
+                           NULL, p), APR_EMISMATCH, "user compared case-sensitively");
+    is_int(pc_cache_decode(&d, buf, len, "", NULL, p), APR_EMISMATCH,
+           "empty user: mismatch");
+}
+
+/* ---- encoder limits ----------------------------------------------------- */
+
+static void test_encode_limits(void)
+{
+    char *s255 = apr_palloc(p, 257), *s256 = apr_palloc(p, 257);
+    const char *many[256], *big[20];
+    pc_cache_entry_t e;
+    unsigned char *buf = NULL;
+    unsigned int len = 0;
+    int i;
+
+    memset(s255, 'x', 255);
+    s255[255] = '\0';
+    memset(s256, 'y', 256);
+    s256[256] = '\0';
+    for (i = 0; i < 256; i++)
+        many[i] = "s";
+    for (i = 0; i < 20; i++)
+        big[i] = s255;
+
+    e = consent_entry(make_consent("ACCEPTED", NULL, (const char *const *)&s255, 1, 0));
+    is_int(pc_cache_encode(&buf, &len, &e, p), APR_SUCCESS, "255-byte scope accepted");
+    e = consent_entry(make_consent("ACCEPTED", NULL, (const char *const *)&s256, 1, 0));
+    is_int(pc_cache_encode(&buf, &len, &e, p), APR_EINVAL, "256-byte scope rejected");
+    e = consent_entry(make_consent("ACCEPTED", NULL, many, 255, 0));
+    is_int(pc_cache_encode(&buf, &len, &e, p), APR_SUCCESS, "255 scopes accepted");
+    is_int(buf[3], 255, "scope count byte 255");
+    e = consent_entry(make_consent("ACCEPTED", NULL, many, 256, 0));
+    is_int(pc_cache_encode(&buf, &len, &e, p), APR_EINVAL, "256 scopes rejected");
+    e = consent_entry(make_consent("ACCEPTED", s256, NULL, 0, 0));
+    is_int(pc_cache_encode(&buf, &len, &e, p), APR_EINVAL, "256-byte app name rejected");
+    e = consent_entry(NULL);
+    e.user_id = s256;
+    is_int(pc_cache_encode(&buf, &len, &e, p), APR_EINVAL, "256-byte user rejected");
+    e = consent_entry(NULL);
+    e.app = s256;
+    is_int(pc_cache_encode(&buf, &len, &e, p), APR_EINVAL, "256-byte app rejected");
+    e = consent_entry(make_consent("ACCEPTED", NULL, NULL, 0, 0));
+    e.consent->id = s256;
+    is_int(pc_cache_encode(&buf, &len, &e, p), APR_EINVAL, "256-byte consent id rejected");
+    e = consent_entry(make_consent("ACCEPTED", NULL, big, 20, 0));
+    is_int(pc_cache_encode(&buf, &len, &e, p), APR_EINVAL,
+           "value over PC_CACHE_MAX_VALUE rejected");
+    e = consent_entry(make_consent("ACCEPTED", NULL, big, 15, 0));
+    is_int(pc_cache_encode(&buf, &len, &e, p), APR_SUCCESS, "15 x 255-byte scopes fit");
+    ok(len <= PC_CACHE_MAX_VALUE, "and stay within PC_CACHE_MAX_VALUE (%u)", len);
+    e = consent_entry(NULL);
+    e.kind = (pc_cache_kind_e)3;
+    is_int(pc_cache_encode(&buf, &len, &e, p), APR_EINVAL, "encode rejects kind 3");
+}
+
+static void test_typical_size(void)
+{
+    static const char *const sc[] = {"openid", "profile", "email"};
+    pc_cache_entry_t e = consent_entry(make_consent("ACCEPTED", "Web Portal", sc, 3,
+                                                    apr_time_from_sec(1800000000)));
+    unsigned char *buf;
+    unsigned int len = 0;
+
+    is_int(pc_cache_encode(&buf, &len, &e, p), APR_SUCCESS, "encode typical entry");
+    printf("# typical consent value: %u bytes\n", len);
+    /* 16 header + 3 UUIDs as text (3 x 37) + "Web Portal" (11) + scopes (21) */
+    is_int(len, 16 + 3 * 37 + 11 + 7 + 8 + 6, "typical size follows the layout");
+    ok(len <= 160, "typical entry is at most 160 bytes (%u)", len);
+}
+
+/* ---- TTL arithmetic ----------------------------------------------------- */
+
+static void test_ttl(void)
+{
+    apr_time_t now = apr_time_from_sec(1700000000) + 123456;
+    pc_consent_t *acc = make_consent("ACCEPTED", NULL, NULL, 0, 0);
+    pc_consent_t *rev = make_consent("REVOKED", NULL, NULL, 0, 0);
+    pc_cache_entry_t e;
+
+    is_int(pc_cache_fresh_until(now, acc, 300, 60), now + apr_time_from_sec(300),
+           "accepted: allow ttl");
+    is_int(pc_cache_fresh_until(now, rev, 300, 60), now + apr_time_from_sec(60),
+           "revoked: deny ttl");
+    is_int(pc_cache_fresh_until(now, NULL, 300, 60), now + apr_time_from_sec(60),
+           "no consent: deny ttl");
+    acc->status = NULL;
+    is_int(pc_cache_fresh_until(now, acc, 300, 60), now + apr_time_from_sec(60),
+           "NULL status: deny ttl");
+    acc->status = "ACCEPTED";
+
+    acc->expires_at = now + apr_time_from_sec(100);
+    is_int(pc_cache_fresh_until(now, acc, 300, 60), now + apr_time_from_sec(100),
+           "capped at the consent's expiry");
+    acc->expires_at = now + apr_time_from_sec(300);
+    is_int(pc_cache_fresh_until(now, acc, 300, 60), now + apr_time_from_sec(300),
+           "expiry equal to the ttl: ttl");
+    acc->expires_at = now + apr_time_from_sec(1000);
+    is_int(pc_cache_fresh_until(now, acc, 300, 60), now + apr_time_from_sec(300),
+           "later expiry: ttl");
+    acc->expires_at = now + 1;
+    is_int(pc_cache_fresh_until(now, acc, 300, 60), now + 1,
+           "expiry a microsecond away: capped");
+    acc->expires_at = now;
+    is_int(pc_cache_fresh_until(now, acc, 300, 60), now + apr_time_from_sec(60),
+           "already expired: cached like a deny");
+    is_int(pc_cache_fresh_until(now, acc, 300, 0), 0,
+           "already expired, deny ttl 0: not cached");
+    rev->expires_at = now + apr_time_from_sec(10);
+    is_int(pc_cache_fresh_until(now, rev, 300, 60), now + apr_time_from_sec(60),
+           "expiry ignored for a deny");
+    acc->expires_at = 0;
+
+    is_int(pc_cache_fresh_until(now, acc, 0, 60), 0, "allow ttl 0: do not cache");
+    is_int(pc_cache_fresh_until(now, acc, -5, 60), 0, "allow ttl negative: do not cache");
+    is_int(pc_cache_fresh_until(now, NULL, 300, 0), 0, "deny ttl 0: do not cache");
+    is_int(pc_cache_fresh_until(now, rev, 300, 0), 0, "deny ttl 0, revoked: do not cache");
+
+    is_int(pc_cache_store_expiry(now, 600), now + apr_time_from_sec(600),
+           "store expiry adds the stale window");
+    is_int(pc_cache_store_expiry(now, 0), now, "no stale window");
+    is_int(pc_cache_store_expiry(now, -10), now, "negative window is 0");
+
+    memset(&e, 0, sizeof(e));
+    e.fresh_until = now;
+    is_int(pc_cache_freshness(&e, now - 1, 30), 1, "just before fresh_until: fresh");
+    is_int(pc_cache_freshness(&e, now, 30), 0, "exactly at fresh_until: stale");
+    is_int(pc_cache_freshness(&e, now + apr_time_from_sec(30) - 1, 30), 0,
+           "just inside the window: stale");
+    is_int(pc_cache_freshness(&e, now + apr_time_from_sec(30), 30), -1,
+           "exactly at the window's end: unusable");
+    is_int(pc_cache_freshness(&e, now, 0), -1, "no window: at fresh_until unusable");
+    is_int(pc_cache_freshness(&e, now, -30), -1, "negative window is 0");
+    is_int(pc_cache_freshness(&e, now - 1, 0), 1, "no window: fresh before");
+}
+
+int main(void)
+{
+    int rc;
+
+    apr_initialize();
+    apr_pool_create(&p, NULL);
+    test_key();
+    test_round_trip();
+    test_round_trip_statuses();
+    test_round_trip_none();
+    test_round_trip_user();
+    test_layout();
+    test_decode_rejects();
+    test_mutations();
+    test_expect();
+    test_encode_limits();
+    test_typical_size();
+    test_ttl();
+    rc = done_testing();
+    apr_pool_destroy(p);
+    apr_terminate();
+    return rc;
+}
