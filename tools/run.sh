@@ -57,6 +57,7 @@ LoadModule authz_user_module $moddir/mod_authz_user.so
 LoadModule mime_module $moddir/mod_mime.so
 LoadModule dir_module $moddir/mod_dir.so
 LoadModule headers_module $moddir/mod_headers.so
+LoadModule socache_shmcb_module $moddir/mod_socache_shmcb.so
 LoadModule pingone_consent_module $top/build/mod_pingone_consent.so
 TypesConfig /etc/mime.types
 DirectoryIndex index.html
@@ -69,6 +70,8 @@ PingOneAPIBaseURL http://127.0.0.1:$sim_port/v1
 PingOneAuthBaseURL http://127.0.0.1:$sim_port
 PingOneClientID c0ffee00-1111-4222-8333-444455556666
 PingOneClientSecret file:$run/worker.secret
+# Short for the demo, so a revoke shows within seconds (default 60 10).
+PingOneConsentCacheTTL 5 5
 
 <Location /app>
     AuthType Basic
@@ -114,12 +117,13 @@ http://127.0.0.1:$sim_port. Users alice, bob and carol (password "pw") sit in fr
   curl -i -u bob:pw   http://127.0.0.1:$port/app/    # $b: bob revoked his consent
   curl -i -u carol:pw http://127.0.0.1:$port/app/    # $c: carol's consent lacks "profile"
 
-Revoke alice's consent at the simulator, and she is refused on the next request:
+Revoke alice's consent at the simulator; once her cached decision expires
+(PingOneConsentCacheTTL 5 in this demo, 60 s by default) she is refused:
 
   curl -s -X POST -H 'Content-Type: application/json' \\
        -d '{"user_id":"$ALICE","application_id":"$APP"}' \\
        http://127.0.0.1:$sim_port/__control/revoke
-  curl -i -u alice:pw http://127.0.0.1:$port/app/    # now 403
+  sleep 5; curl -i -u alice:pw http://127.0.0.1:$port/app/    # now 403
 
 Simulator call counts: curl -s http://127.0.0.1:$sim_port/__control/counts
 Decisions:             tail $run/logs/access_log   (consent=allow, deny:revoked, ...)
