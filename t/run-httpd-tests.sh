@@ -45,7 +45,8 @@ for mpm in $mpms; do
   export PC_SIM_PORT=$(cat t/logs/sim.port)
   export PC_TEST_POST_SECRET=post-only-secret
   export PC_MODULE="$module" PC_MODDIR="$moddir"
-  export PC_CACHE=${PC_CACHE:-shmcb}
+  # A small shmcb (128 KiB), so the eviction test can fill it.
+  export PC_CACHE=${PC_CACHE:-"shmcb:$top/t/logs/pc_cache(131072)"}
   {
     echo "LoadModule mpm_${mpm}_module $moddir/mod_mpm_${mpm}.so"
     for m in authn_core authn_file auth_basic authz_core authz_user authz_host \
