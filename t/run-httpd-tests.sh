@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The Apache::Test suite under each MPM named (default: prefork worker event),
-# each run against its own PingOne simulator on a free loopback port.
+# each run against its own PingOne simulator on a free loopback port; then
+# the cache tests again with redis and with memcached as the cache (servers
+# started here, on loopback).
 #
 # Apache::Test refuses to run as root.  As root, this script copies the tree
 # to a temporary directory owned by an unprivileged user (PC_TEST_USER,
@@ -16,7 +18,8 @@ if [ "$(id -u)" -eq 0 ]; then
   tar -C "$top" --exclude=.git -cf - . | tar -C "$work" -xf -
   chown -R "$user" "$work"
   chmod 755 "$work"
-  runuser -u "$user" -- bash "$work/t/run-httpd-tests.sh" $mpms
+  runuser -u "$user" -- env PC_REMOTE_CACHES="${PC_REMOTE_CACHES:-redis memcache}" \
+    bash "$work/t/run-httpd-tests.sh" $mpms
   rc=$?
   if [ $rc -eq 0 ]; then rm -rf "$work"; else echo "# test tree kept in $work"; fi
   exit $rc
@@ -30,23 +33,26 @@ apxs=${APXS:-/usr/bin/apxs}
 moddir=$($apxs -q LIBEXECDIR)
 rc=0
 
-for mpm in $mpms; do
-  echo "# ---- Apache::Test, $mpm MPM ----"
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# run_suite MPM CACHE-SPEC [test files...]
+run_suite() {
+  local mpm=$1 cache=$2; shift 2
   perl t/TEST -clean >/dev/null 2>&1 || true
   mkdir -p t/logs
   rm -f t/logs/sim.port
   python3 t/sim/pingone-sim --port 0 --port-file t/logs/sim.port \
     --seed t/sim/seed.json --log t/logs/sim_log &
-  sim=$!
+  local sim=$!
   for _ in $(seq 1 100); do [ -s t/logs/sim.port ] && break; sleep 0.1; done
   if [ ! -s t/logs/sim.port ]; then
-    echo "not ok - the PingOne simulator did not start"; kill $sim 2>/dev/null; rc=1; continue
+    echo "not ok - the PingOne simulator did not start"; kill $sim 2>/dev/null; rc=1; return
   fi
   export PC_SIM_PORT=$(cat t/logs/sim.port)
   export PC_TEST_POST_SECRET=post-only-secret
-  export PC_MODULE="$module" PC_MODDIR="$moddir"
-  # A small shmcb (128 KiB), so the eviction test can fill it.
-  export PC_CACHE=${PC_CACHE:-"shmcb:$top/t/logs/pc_cache(131072)"}
+  export PC_MODULE="$module" PC_MODDIR="$moddir" PC_CACHE="$cache"
   {
     echo "LoadModule mpm_${mpm}_module $moddir/mod_mpm_${mpm}.so"
     for m in authn_core authn_file auth_basic authz_core authz_user authz_host \
@@ -57,8 +63,36 @@ for mpm in $mpms; do
     echo "LoadModule pingone_consent_module $module"
   } > t/conf/inherit.conf
   perl t/TEST -apxs "$apxs" -httpd "$httpd" -httpd_conf "$top/t/conf/inherit.conf" \
-    -maxclients 64 || { rc=1; echo "# error_log tail ($mpm):"; tail -n 40 t/logs/error_log 2>/dev/null | sed 's/^/#   /'; }
+    -maxclients 64 "$@" || { rc=1; echo "# error_log tail ($mpm, $cache):"; tail -n 40 t/logs/error_log 2>/dev/null | sed 's/^/#   /'; }
   kill $sim 2>/dev/null; wait $sim 2>/dev/null
   perl t/TEST -clean >/dev/null 2>&1 || true
+}
+
+for mpm in $mpms; do
+  echo "# ---- Apache::Test, $mpm MPM, shmcb cache ----"
+  # A small shmcb (128 KiB), so the eviction test can fill it.
+  run_suite "$mpm" "shmcb:$top/t/logs/pc_cache(131072)"
+done
+
+for remote in ${PC_REMOTE_CACHES:-}; do
+  port=$(free_port)
+  case $remote in
+    redis)
+      command -v redis-server >/dev/null || { echo "not ok - redis-server is not installed"; rc=1; continue; }
+      redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+        --daemonize no --logfile "$top/t/redis.log" &
+      ;;
+    memcache)
+      command -v memcached >/dev/null || { echo "not ok - memcached is not installed"; rc=1; continue; }
+      memcached -l 127.0.0.1 -p "$port" -U 0 -m 16 &
+      ;;
+  esac
+  server=$!
+  for _ in $(seq 1 50); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1
+  done
+  echo "# ---- Apache::Test, event MPM, $remote cache on 127.0.0.1:$port ----"
+  PC_CACHE_SERVER_PID=$server run_suite event "$remote:127.0.0.1:$port" t/20_cache.t t/22_remote_cache.t
+  kill $server 2>/dev/null; wait $server 2>/dev/null
 done
 exit $rc
