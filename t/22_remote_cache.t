@@ -11,8 +11,8 @@ use Apache::TestUtil;
 use PCTest;
 
 my $cache = $ENV{PC_CACHE} || '';
-plan tests => 7, need { 'needs PC_CACHE=redis:... or memcache:...' => $cache =~ /^(redis|memcache):/ },
-                      { 'needs PC_CACHE_SERVER_PID' => $ENV{PC_CACHE_SERVER_PID} };
+my $remote = ($cache =~ /^(?:redis|memcache):/ && $ENV{PC_CACHE_SERVER_PID}) ? 1 : 0;
+plan tests => 7, need { 'a redis or memcache cache (PC_CACHE, PC_CACHE_SERVER_PID)' => $remote };
 sim_reset();
 
 sub as { my ($id) = @_; req('/index.html', vhost => 'pc_cache', headers => {'X-Test-Sub' => $id}) }
