@@ -713,6 +713,7 @@ int pc_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                    server_rec *s)
 {
     const char *err;
+    server_rec *v;
     (void)plog;
 
     if ((err = validate(ptemp, s)) != NULL) {
@@ -728,6 +729,11 @@ int pc_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                  sc->cache_spec ? sc->cache_spec : PC_DEFAULT_CACHE)) != NULL) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "PC00001: %s", err);
             return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        for (v = s; v; v = v->next) {
+            pc_srv_conf *vc = ap_get_module_config(v->module_config,
+                                                   &pingone_consent_module);
+            pc_shared_set_stale_window(vc->stale_if_error);
         }
     }
     if (pc_curl_global_init() != APR_SUCCESS) {

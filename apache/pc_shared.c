@@ -66,6 +66,7 @@ typedef struct pc_shm_t {
     apr_size_t size;
     apr_time_t backoff_until;
     apr_time_t cache_error_logged;
+    apr_uint32_t generation;      /* bumped by purges: invalidates every L1 */
     pc_counters_t counters;
     pc_stoken_t tokens[PC_TOKENS];
     pc_flight_t flights[PC_FLIGHTS];
@@ -84,6 +85,9 @@ static pc_persist_t *g;                  /* this generation's view */
 static apr_global_mutex_t *g_mutex;
 static const char *g_mutex_file;
 static int g_cache_locks;                /* provider needs our mutex */
+static int g_stale_window;               /* largest stale window, seconds */
+
+static void l1_init(apr_pool_t *p);
 
 #define PERSIST_KEY "mod_pingone_consent:persist"
 
@@ -168,6 +172,8 @@ const char *pc_shared_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
     const char *err;
     int persistent = strncmp(cache_spec, "shmcb", 5) == 0;
 
+    g_stale_window = 0;
+
     apr_pool_userdata_get((void **)&ps, PERSIST_KEY, pp);
     if (ps == NULL) {
         ps = apr_pcalloc(pp, sizeof(*ps));
@@ -209,6 +215,8 @@ const char *pc_shared_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
 
 void pc_shared_child_init(apr_pool_t *p, server_rec *s)
 {
+    if (g)
+        l1_init(p);
     if (g_mutex &&
         apr_global_mutex_child_init(&g_mutex, g_mutex_file, p) != APR_SUCCESS)
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
@@ -221,19 +229,18 @@ void pc_count(pc_counter_e which)
 {
     if (g == NULL || which >= PC_CNT_MAX)
         return;
-    lock();
-    g->seg->counters.v[which]++;
-    unlock();
+    /* Lock-free: this runs on every request. */
+    __atomic_fetch_add(&g->seg->counters.v[which], 1, __ATOMIC_RELAXED);
 }
 
 void pc_counters_read(pc_counters_t *out)
 {
+    int i;
     memset(out, 0, sizeof(*out));
     if (g == NULL)
         return;
-    lock();
-    *out = g->seg->counters;
-    unlock();
+    for (i = 0; i < PC_CNT_MAX; i++)
+        out->v[i] = __atomic_load_n(&g->seg->counters.v[i], __ATOMIC_RELAXED);
 }
 
 /* ---- back-off ----------------------------------------------------------- */
@@ -261,6 +268,101 @@ void pc_backoff_set(apr_time_t until)
     unlock();
 }
 
+/* ---- per-process first level ------------------------------------------- *
+ *
+ * shmcb needs the global mutex around every lookup; with many threads that
+ * lock is the cost of a cache hit.  Each process therefore keeps the
+ * values it read or wrote recently in a small table of its own, guarded by
+ * striped thread mutexes.  An entry there is used only while the shared
+ * segment's generation is unchanged (a purge bumps it) and until the time
+ * the shared cache would drop it; values are immutable until then, so the
+ * answer is the one the shared cache would give.  Only for shmcb: a farm
+ * cache (redis, memcache) can be purged by another server.
+ */
+
+#define PC_L1_SLOTS 2048
+#define PC_L1_VALUE 256
+#define PC_L1_STRIPES 16
+
+typedef struct l1_slot_t {
+    unsigned char key[PC_CACHE_KEY_LEN];
+    apr_uint32_t gen;
+    apr_time_t until;
+    unsigned int len;
+    unsigned char val[PC_L1_VALUE];
+} l1_slot_t;
+
+static l1_slot_t *l1;
+static apr_thread_mutex_t *l1_locks[PC_L1_STRIPES];
+
+static unsigned int l1_index(const unsigned char *key)
+{
+    return ((unsigned int)key[3] << 8 | key[4]) % PC_L1_SLOTS;
+}
+
+static void l1_init(apr_pool_t *p)
+{
+    int i;
+    if (!g_cache_locks)
+        return;
+    l1 = apr_pcalloc(p, sizeof(l1_slot_t) * PC_L1_SLOTS);
+    for (i = 0; i < PC_L1_STRIPES; i++) {
+        if (apr_thread_mutex_create(&l1_locks[i], APR_THREAD_MUTEX_DEFAULT,
+                                    p) != APR_SUCCESS) {
+            l1 = NULL;
+            return;
+        }
+    }
+}
+
+static int l1_get(const unsigned char *key, unsigned char *buf,
+                  unsigned int *len, apr_time_t now)
+{
+    unsigned int i = l1_index(key);
+    apr_thread_mutex_t *m = l1_locks[i % PC_L1_STRIPES];
+    l1_slot_t *sl;
+    int found = 0;
+
+    if (l1 == NULL)
+        return 0;
+    sl = &l1[i];
+    apr_thread_mutex_lock(m);
+    if (sl->len && memcmp(sl->key, key, PC_CACHE_KEY_LEN) == 0 &&
+        sl->gen == __atomic_load_n(&g->seg->generation, __ATOMIC_ACQUIRE) &&
+        now < sl->until) {
+        memcpy(buf, sl->val, sl->len);
+        *len = sl->len;
+        found = 1;
+    }
+    apr_thread_mutex_unlock(m);
+    return found;
+}
+
+static void l1_put(const unsigned char *key, const unsigned char *val,
+                   unsigned int len, apr_time_t until, apr_uint32_t gen)
+{
+    unsigned int i = l1_index(key);
+    apr_thread_mutex_t *m = l1_locks[i % PC_L1_STRIPES];
+    l1_slot_t *sl;
+
+    if (l1 == NULL || len > PC_L1_VALUE)
+        return;
+    sl = &l1[i];
+    apr_thread_mutex_lock(m);
+    memcpy(sl->key, key, PC_CACHE_KEY_LEN);
+    memcpy(sl->val, val, len);
+    sl->len = len;
+    sl->until = until;
+    sl->gen = gen;
+    apr_thread_mutex_unlock(m);
+}
+
+void pc_shared_purge_all(void)
+{
+    if (g)
+        __atomic_fetch_add(&g->seg->generation, 1, __ATOMIC_RELEASE);
+}
+
 /* ---- cache -------------------------------------------------------------- */
 
 static void cache_error(request_rec *r, const char *what, apr_status_t rv)
@@ -269,7 +371,7 @@ static void cache_error(request_rec *r, const char *what, apr_status_t rv)
     int log_it = 0;
 
     lock();
-    g->seg->counters.v[PC_CNT_CACHE_ERROR]++;
+    __atomic_fetch_add(&g->seg->counters.v[PC_CNT_CACHE_ERROR], 1, __ATOMIC_RELAXED);
     if (now - g->seg->cache_error_logged > PC_CACHE_ERROR_LOG_INTERVAL) {
         g->seg->cache_error_logged = now;
         log_it = 1;
@@ -290,21 +392,35 @@ apr_status_t pc_shared_get(pc_cache_entry_t *e, const unsigned char *key,
     unsigned int len = sizeof(buf);
     apr_status_t rv;
 
+    apr_uint32_t gen;
+
     if (!pc_shared_ready())
         return APR_NOTFOUND;
-    if (g_cache_locks)
-        lock();
-    rv = g->provider->retrieve(g->inst, r->server, key, PC_CACHE_KEY_LEN,
-                               buf, &len, r->pool);
-    if (g_cache_locks)
-        unlock();
-    if (rv == APR_NOTFOUND)
-        return APR_NOTFOUND;
-    if (rv != APR_SUCCESS) {
-        cache_error(r, "lookup", rv);
-        return rv;
+    if (!l1_get(key, buf, &len, apr_time_now())) {
+        /* Read the generation first: a purge during the lookup then makes
+         * the copy below stale rather than the other way round. */
+        gen = __atomic_load_n(&g->seg->generation, __ATOMIC_ACQUIRE);
+        len = sizeof(buf);
+        if (g_cache_locks)
+            lock();
+        rv = g->provider->retrieve(g->inst, r->server, key, PC_CACHE_KEY_LEN,
+                                   buf, &len, r->pool);
+        if (g_cache_locks)
+            unlock();
+        if (rv == APR_NOTFOUND)
+            return APR_NOTFOUND;
+        if (rv != APR_SUCCESS) {
+            cache_error(r, "lookup", rv);
+            return rv;
+        }
+        rv = pc_cache_decode(e, buf, len, expect_user, expect_app, r->pool);
+        if (rv == APR_SUCCESS)
+            l1_put(key, buf, len, e->fresh_until + apr_time_from_sec(
+                                      g_stale_window), gen);
+        goto decoded;
     }
     rv = pc_cache_decode(e, buf, len, expect_user, expect_app, r->pool);
+decoded:
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "PC00023: ignoring a cache entry that does not decode "
@@ -322,9 +438,13 @@ void pc_shared_put(const unsigned char *key, const pc_cache_entry_t *e,
     unsigned int len;
     apr_status_t rv;
 
+    apr_uint32_t gen;
+
     if (!pc_shared_ready() ||
         pc_cache_encode(&buf, &len, e, r->pool) != APR_SUCCESS)
         return;
+    gen = __atomic_load_n(&g->seg->generation, __ATOMIC_ACQUIRE);
+    l1_put(key, buf, len, store_until, gen);
     if (g_cache_locks)
         lock();
     rv = g->provider->store(g->inst, r->server, key, PC_CACHE_KEY_LEN,
@@ -488,7 +608,7 @@ static pc_token_get_e shared_get(void *baton, apr_time_t now, int wait_ms,
         }
         if (!fetching || now >= deadline) {
             t->fetching_since = now;
-            g->seg->counters.v[PC_CNT_TOKEN]++;
+            __atomic_fetch_add(&g->seg->counters.v[PC_CNT_TOKEN], 1, __ATOMIC_RELAXED);
             unlock();
             return PC_TOKEN_FETCH;
         }
@@ -555,4 +675,10 @@ pc_token_store_t *pc_shared_token_store(apr_pool_t *p, const char *identity)
     ts->drop = shared_drop;
     ts->baton = b;
     return ts;
+}
+
+void pc_shared_set_stale_window(int seconds)
+{
+    if (seconds > g_stale_window)
+        g_stale_window = seconds;
 }

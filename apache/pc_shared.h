@@ -69,6 +69,13 @@ typedef struct pc_counters_t {
 void pc_count(pc_counter_e which);
 void pc_counters_read(pc_counters_t *out);
 
+/* Drop every cached decision on this server (bumps the generation that
+ * first-level copies are checked against). */
+void pc_shared_purge_all(void);
+/* The largest PingOneConsentStaleIfError of any host (first-level copies
+ * are kept that long past freshness). */
+void pc_shared_set_stale_window(int seconds);
+
 /* Whether the cache is usable (post_config ran and found the provider). */
 int pc_shared_ready(void);
 const char *pc_shared_cache_name(void);

@@ -1,229 +1,1001 @@
 #!/usr/bin/env python3
-"""Self-test of the PingOne simulator: the API as documented in
-pingone-api.md, the control API, and every fault type."""
+"""Self-test of t/sim/pingone-sim: the PingOne endpoints (as in
+/work/shared/pingone-api.md), the control API, every fault type, and the
+process itself (port file, pid file, signals, a log without secrets).
+
+    python3 t/sim/test_sim.py
+"""
 import base64
+import email.utils
+import errno
 import http.client
+import http.server
 import json
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+SIM = os.path.join(HERE, "pingone-sim")
+SEED = os.path.join(HERE, "seed.json")
+
 ENV = "abcdef01-2345-4678-9abc-def012345678"
 CID, SECRET = "c0ffee00-1111-4222-8333-444455556666", "s3cr3t-worker-secret"
 POST_CID, POST_SECRET = "c0ffee00-aaaa-4bbb-8ccc-ddddeeeeffff", "post-only-secret"
 APP1, APP2 = "a0000000-0000-4000-8000-000000000001", "a0000000-0000-4000-8000-000000000002"
-ALICE, BOB = "e0000000-0000-4000-8000-00000000a11c", "e0000000-0000-4000-8000-0000000000b0"
-GRACE = "e0000000-0000-4000-8000-000000000009"
+U = {
+    "alice": "e0000000-0000-4000-8000-00000000a11c",
+    "bob": "e0000000-0000-4000-8000-0000000000b0",
+    "carol": "e0000000-0000-4000-8000-0000000000ca",
+    "dave": "e0000000-0000-4000-8000-0000000000da",
+    "erin": "e0000000-0000-4000-8000-0000000000e0",
+    "frank": "e0000000-0000-4000-8000-0000000000f0",
+    "grace": "e0000000-0000-4000-8000-000000000009",
+    "smith": "e0000000-0000-4000-8000-0000000000a2",
+}
+GHOST = "e0000000-0000-4000-8000-00000000dead"
+OTHER_ENV = "00000000-0000-4000-8000-000000000000"
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+CT_REVOKE = {"Content-Type": "application/vnd.pingidentity.consent.revoke+json"}
+CT_ACCEPT = {"Content-Type": "application/vnd.pingidentity.consent.accept+json"}
+CT_JOB = {"Content-Type": "application/vnd.pingidentity.job.oathtokens.revoke+json"}
+MSG_NO_ACCESS = "The request could not be completed. You do not have access to this resource."
 
 
-class Sim(unittest.TestCase):
+def slurp(path):
+    with open(path) as fh:
+        return fh.read()
+
+
+def basic(cid, secret):
+    return {"Authorization": "Basic " + base64.b64encode(("%s:%s" % (cid, secret)).encode()).decode()}
+
+
+class Reply:
+    """Status, headers and body of one answer; .json decodes the body."""
+
+    def __init__(self, resp, raw):
+        self.status = resp.status
+        self.headers = resp
+        self.raw = raw
+
+    @property
+    def json(self):
+        return json.loads(self.raw)
+
+    def header(self, name):
+        return self.headers.getheader(name)
+
+
+class Sim:
+    """One simulator process on a free loopback port."""
+
+    def __init__(self, *extra):
+        self.dir = tempfile.mkdtemp(prefix="pingone-sim-test.")
+        self.port_file = os.path.join(self.dir, "port")
+        self.pid_file = os.path.join(self.dir, "pid")
+        self.log = os.path.join(self.dir, "log")
+        self.proc = subprocess.Popen(
+            [sys.executable, SIM, "--port", "0", "--port-file", self.port_file,
+             "--pid-file", self.pid_file, "--seed", SEED, "--log", self.log] + list(extra),
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            if os.path.exists(self.port_file):
+                self.port = int(slurp(self.port_file))
+                return
+            if self.proc.poll() is not None:
+                raise RuntimeError("simulator exited: %s" % self.proc.stderr.read().decode())
+            time.sleep(0.02)
+        self.proc.kill()
+        raise RuntimeError("simulator did not start")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc.stderr.close()
+        return self.proc.returncode
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def call(self, method, path, body=None, headers=None, conn=None):
+        own = conn is None
+        conn = conn or http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        h = dict(headers or {})
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode()
+            h.setdefault("Content-Type", "application/json")
+        elif isinstance(body, str):
+            body = body.encode()
+        try:
+            conn.request(method, path, body, h)
+            resp = conn.getresponse()
+            return Reply(resp, resp.read())
+        finally:
+            if own:
+                conn.close()
+
+    def control(self, method, what, body=None):
+        r = self.call(method, "/__control/" + what, body)
+        return r.status, (r.json if r.raw else None)
+
+    def token(self, cid=CID, secret=SECRET, post=False):
+        if post:
+            r = self.call("POST", "/%s/as/token" % ENV,
+                          urllib.parse.urlencode({"grant_type": "client_credentials",
+                                                  "client_id": cid, "client_secret": secret}), FORM)
+        else:
+            r = self.call("POST", "/%s/as/token" % ENV, "grant_type=client_credentials",
+                          dict(FORM, **basic(cid, secret)))
+        assert r.status == 200, (r.status, r.raw)
+        return r.json["access_token"]
+
+    def api(self, method, path, token, body=None, headers=None, env=ENV, conn=None):
+        h = {"Authorization": "Bearer " + token}
+        h.update(headers or {})
+        return self.call(method, "/v1/environments/%s%s" % (env, path), body, h, conn)
+
+
+def consents_path(user, flt=None, expand=True):
+    q = []
+    if expand:
+        q.append("expand=applications")
+    if flt is not None:
+        q.append("filter=" + urllib.parse.quote(flt, safe=""))
+    return "/users/%s/oauthConsents%s" % (user, "?" + "&".join(q) if q else "")
+
+
+MAIN = None
+
+
+def setUpModule():
+    global MAIN
+    MAIN = Sim()
+
+
+def tearDownModule():
+    MAIN.cleanup()
+
+
+class SimCase(unittest.TestCase):
+    def setUp(self):
+        self.sim = MAIN
+        self.assertEqual(self.sim.control("POST", "reset")[0], 200)
+        self.tok = self.sim.token()
+
+    def consents(self, user, flt=None, expand=True, token=None):
+        return self.sim.api("GET", consents_path(user, flt, expand), token or self.tok)
+
+    def assertPingOneError(self, r, status, code, detail=None):
+        self.assertEqual(r.status, status, r.raw)
+        self.assertEqual(r.header("Content-Type"), "application/json")
+        body = r.json
+        self.assertEqual(body["code"], code)
+        self.assertRegex(body["id"], r"^[0-9a-f-]{36}$")
+        self.assertIsInstance(body["message"], str)
+        if detail:
+            self.assertEqual(body["details"][0]["code"], detail)
+        return body
+
+
+# ------------------------------------------------------------------ tokens
+
+class TokenEndpoint(SimCase):
+    def test_basic(self):
+        r = self.sim.call("POST", "/%s/as/token" % ENV, "grant_type=client_credentials",
+                          dict(FORM, **basic(CID, SECRET)))
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.header("Content-Type"), "application/json")
+        self.assertEqual(r.header("Cache-Control"), "no-store")
+        body = r.json
+        self.assertEqual((body["token_type"], body["expires_in"]), ("Bearer", 3600))
+        self.assertGreaterEqual(len(body["access_token"]), 40)
+        self.assertEqual(self.sim.api("GET", "/users/" + U["alice"], body["access_token"]).status, 200)
+
+    def test_basic_url_encoded_components(self):
+        enc = urllib.parse.quote(SECRET.replace("-", "%2D"), safe="%")
+        self.assertIn("%2D", enc)
+        r = self.sim.call("POST", "/%s/as/token" % ENV, "grant_type=client_credentials",
+                          dict(FORM, **basic(urllib.parse.quote(CID), enc)))
+        self.assertEqual(r.status, 200, r.raw)
+
+    def test_post(self):
+        for cid, secret in ((POST_CID, POST_SECRET), (CID, SECRET)):
+            self.assertTrue(self.sim.token(cid, secret, post=True))
+
+    def test_refusals(self):
+        r = self.sim.call("POST", "/%s/as/token" % ENV, "grant_type=client_credentials",
+                          dict(FORM, **basic(CID, "wrong")))
+        self.assertEqual((r.status, r.json["error"]), (401, "invalid_client"))
+        self.assertTrue(r.header("WWW-Authenticate"))
+        r = self.sim.call("POST", "/%s/as/token" % ENV, "grant_type=client_credentials",
+                          dict(FORM, **basic(POST_CID, POST_SECRET)))
+        self.assertEqual((r.status, r.json["error"]), (401, "invalid_client"),
+                         "a post-only client may not use Basic")
+        r = self.sim.call("POST", "/%s/as/token" % ENV,
+                          "grant_type=client_credentials&client_id=%s&client_secret=x" % POST_CID, FORM)
+        self.assertEqual((r.status, r.json["error"]), (401, "invalid_client"))
+        r = self.sim.call("POST", "/%s/as/token" % ENV, "grant_type=client_credentials", FORM)
+        self.assertEqual((r.status, r.json["error"]), (401, "invalid_client"), "no client auth")
+        r = self.sim.call("POST", "/%s/as/token" % ENV, "grant_type=password",
+                          dict(FORM, **basic(CID, SECRET)))
+        self.assertEqual((r.status, r.json["error"]), (400, "unsupported_grant_type"))
+        self.assertIn("error_description", r.json)
+        r = self.sim.call("POST", "/%s/as/token" % ENV, "", dict(FORM, **basic(CID, SECRET)))
+        self.assertEqual((r.status, r.json["error"]), (400, "invalid_request"), "no grant_type")
+        r = self.sim.call("POST", "/%s/as/token" % ENV, "grant_type=client_credentials",
+                          dict({"Content-Type": "application/json"}, **basic(CID, SECRET)))
+        self.assertEqual((r.status, r.json["error"]), (400, "invalid_request"), "not a form")
+        r = self.sim.call("POST", "/%s/as/token" % ENV,
+                          "grant_type=client_credentials&client_secret=" + SECRET,
+                          dict(FORM, **basic(CID, SECRET)))
+        self.assertEqual((r.status, r.json["error"]), (400, "invalid_request"), "two auth methods")
+        r = self.sim.call("POST", "/%s/as/token" % OTHER_ENV, "grant_type=client_credentials",
+                          dict(FORM, **basic(CID, SECRET)))
+        self.assertPingOneError(r, 404, "NOT_FOUND")
+
+    def test_expire_tokens_and_token_summary(self):
+        self.sim.token(POST_CID, POST_SECRET, post=True)
+        status, t = self.sim.control("GET", "tokens")
+        self.assertEqual((status, t), (200, {"issued": 2, "valid": 2}))
+        self.assertEqual(self.sim.control("POST", "expire-tokens")[0], 200)
+        self.assertEqual(self.sim.control("GET", "tokens")[1], {"issued": 2, "valid": 0})
+        r = self.consents(U["alice"])
+        self.assertPingOneError(r, 401, "ACCESS_FAILED", "INVALID_TOKEN")
+
+
+class ApiAuth(SimCase):
+    def test_missing_bad_and_wrong_scheme(self):
+        path = "/v1/environments/%s/users/%s/oauthConsents" % (ENV, U["alice"])
+        for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": "Bearer "},
+                        basic(CID, SECRET), {"Authorization": self.tok}):
+            r = self.sim.call("GET", path, headers=headers)
+            body = self.assertPingOneError(r, 401, "ACCESS_FAILED", "INVALID_TOKEN")
+            self.assertEqual(body["message"], MSG_NO_ACCESS)
+            self.assertEqual(body["details"][0]["message"], "The access token is invalid or expired.")
+        r = self.sim.call("GET", path, headers={"Authorization": "bearer " + self.tok})
+        self.assertEqual(r.status, 200, "the scheme is case-insensitive")
+
+    def test_unknown_environment(self):
+        r = self.sim.api("GET", "/users/" + U["alice"], self.tok, env=OTHER_ENV)
+        self.assertPingOneError(r, 404, "NOT_FOUND")
+
+
+# ------------------------------------------------------------------- users
+
+class Users(SimCase):
+    def users(self, flt, extra=""):
+        return self.sim.api("GET", "/users?filter=%s%s" % (urllib.parse.quote(flt, safe=""), extra),
+                            self.tok)
+
+    def test_filter(self):
+        r = self.users('username eq "alice"', "&limit=2")
+        self.assertEqual(r.status, 200)
+        body = r.json
+        self.assertEqual((body["count"], body["size"]), (1, 1))
+        user = body["_embedded"]["users"][0]
+        self.assertEqual((user["id"], user["username"], user["enabled"]), (U["alice"], "alice", True))
+        self.assertIn("href", user["_links"]["self"])
+        self.assertIn("href", body["_links"]["self"])
+        for flt in ('USERNAME EQ "ALICE"', 'userName Eq "Alice"', '  username   eq "alice"  '):
+            self.assertEqual([u["id"] for u in self.users(flt).json["_embedded"]["users"]],
+                             [U["alice"]], flt)
+        got = self.users('username eq "alice.smith@example.com"').json["_embedded"]["users"]
+        self.assertEqual([(u["id"], u["username"]) for u in got], [(U["smith"], "Alice.Smith@Example.com")])
+
+    def test_escaped_quotes(self):
+        for flt in (r'username eq "x\" or \"1"', r'username eq "bad\"name"', r'username eq "back\\slash"'):
+            r = self.users(flt)
+            self.assertEqual((r.status, r.json["_embedded"]["users"], r.json["count"]), (200, [], 0), flt)
+        self.sim.control("POST", "users", {"id": GHOST, "username": 'we"ird\\name'})
+        got = self.users(r'username eq "WE\"IRD\\NAME"').json["_embedded"]["users"]
+        self.assertEqual([u["id"] for u in got], [GHOST])
+
+    def test_invalid_filters(self):
+        for flt in ('username co "a"', 'username eq alice', 'username eq "unterminated',
+                    'username eq "a" or username eq "b"', 'email eq "a@b"', 'username eq "bad\\n"',
+                    'username eq "a"b"', '', 'username eq'):
+            r = self.users(flt)
+            body = self.assertPingOneError(r, 400, "INVALID_DATA", "INVALID_FILTER")
+            self.assertEqual(body["details"][0]["target"], "filter", flt)
+
+    def test_limit_and_cursor(self):
+        r = self.sim.api("GET", "/users?limit=3", self.tok)
+        body = r.json
+        self.assertEqual((body["count"], body["size"]), (8, 3))
+        seen = [u["id"] for u in body["_embedded"]["users"]]
+        while "next" in body["_links"]:
+            nxt = urllib.parse.urlsplit(body["_links"]["next"]["href"])
+            body = self.sim.call("GET", nxt.path + "?" + nxt.query,
+                                 headers={"Authorization": "Bearer " + self.tok}).json
+            seen += [u["id"] for u in body["_embedded"]["users"]]
+        self.assertEqual(sorted(seen), sorted(U.values()))
+        self.assertPingOneError(self.sim.api("GET", "/users?limit=0", self.tok), 400, "INVALID_DATA")
+        self.assertPingOneError(self.sim.api("GET", "/users?limit=x", self.tok), 400, "INVALID_DATA")
+
+    def test_user_by_id(self):
+        r = self.sim.api("GET", "/users/" + U["grace"], self.tok)
+        self.assertEqual((r.status, r.json["username"], r.json["environment"]["id"]), (200, "grace", ENV))
+        self.assertPingOneError(self.sim.api("GET", "/users/" + GHOST, self.tok), 404, "NOT_FOUND")
+
+
+# ---------------------------------------------------------------- consents
+
+class Consents(SimCase):
+    def items(self, user, flt=None, expand=True):
+        r = self.consents(user, flt, expand)
+        self.assertEqual(r.status, 200, r.raw)
+        self.assertEqual(r.json["count"], len(r.json["_embedded"]["oauthConsents"]))
+        return r.json["_embedded"]["oauthConsents"]
+
+    def test_shape_and_expand(self):
+        (c,) = self.items(U["alice"], 'application.id eq "%s"' % APP1)
+        self.assertEqual(set(c["_links"]), {"self", "environment", "user", "consent.revoke"})
+        self.assertEqual(c["application"], {"id": APP1, "name": "Web Portal",
+                                            "protocol": "OPENID_CONNECT", "type": "WEB_APP"})
+        self.assertEqual((c["applicationName"], c["applicationType"]), ("Web Portal", "PINGONE"))
+        self.assertEqual((c["environment"], c["user"]), ({"id": ENV}, {"id": U["alice"]}))
+        self.assertEqual((c["scope"], c["status"]), (["openid", "profile", "email"], "ACCEPTED"))
+        self.assertTrue(c["consentedAt"] and c["updatedAt"])
+        self.assertNotIn("expiresAt", c)
+        (plain,) = self.items(U["alice"], expand=False)
+        self.assertEqual(plain["application"], {"id": APP1})
+
+    def test_seeded_cases(self):
+        self.assertEqual([c["status"] for c in self.items(U["bob"])], ["REVOKED"])
+        self.assertEqual([c["scope"] for c in self.items(U["carol"])], [["openid"]])
+        (dave,) = self.items(U["dave"])
+        self.assertTrue(dave["expiresAt"].startswith("2001-"))
+        erin = self.items(U["erin"])
+        self.assertEqual([(c["status"], c["updatedAt"][:10]) for c in erin],
+                         [("REVOKED", "2025-01-01"), ("ACCEPTED", "2024-01-01")], "stored order kept")
+        self.assertEqual(self.items(U["frank"]), [])
+        self.assertEqual([c["scope"] for c in self.items(U["smith"])], [["openid", "profile"]])
+
+    def test_filters(self):
+        (g,) = self.items(U["grace"], r'application.name eq "Reports \"Beta\""')
+        self.assertEqual(g["application"]["name"], 'Reports "Beta"')
+        self.assertEqual(self.items(U["grace"], 'APPLICATION.ID EQ "%s"' % APP2.upper())[0]["id"], g["id"])
+        self.assertEqual(self.items(U["grace"], 'application.name eq "Reports Beta"'), [])
+        self.assertEqual(self.items(U["alice"], 'application.id eq "%s"' % APP2), [])
+        for flt in ('application.id eq "x" or 1', 'username eq "alice"', 'application.name eq "Reports "Beta""',
+                    'application.id ne "%s"' % APP1):
+            self.assertPingOneError(self.consents(U["alice"], flt), 400, "INVALID_DATA", "INVALID_FILTER")
+
+    def test_unknown_user(self):
+        self.assertPingOneError(self.consents(GHOST), 404, "NOT_FOUND")
+
+    def test_read_one(self):
+        cid = self.items(U["alice"])[0]["id"]
+        r = self.sim.api("GET", "/users/%s/oauthConsents/%s?expand=applications" % (U["alice"], cid), self.tok)
+        self.assertEqual((r.status, r.json["id"], r.json["application"]["name"]), (200, cid, "Web Portal"))
+        r = self.sim.api("GET", "/users/%s/oauthConsents/%s" % (U["alice"], cid), self.tok)
+        self.assertEqual(r.json["application"], {"id": APP1})
+        self.assertPingOneError(self.sim.api("GET", "/users/%s/oauthConsents/%s" % (U["bob"], cid), self.tok),
+                                404, "NOT_FOUND")
+        self.assertPingOneError(self.sim.api("GET", "/users/%s/oauthConsents/%s" % (U["alice"], GHOST),
+                                             self.tok), 404, "NOT_FOUND")
+
+    def test_revoke_patch(self):
+        c = self.items(U["alice"])[0]
+        path = "/users/%s/oauthConsents/%s" % (U["alice"], c["id"])
+        r = self.sim.api("PATCH", path, self.tok, {"status": "REVOKED"})
+        self.assertPingOneError(r, 400, "INVALID_REQUEST")
+        r = self.sim.api("PATCH", path, self.tok, {"status": "ACCEPTED"}, CT_REVOKE)
+        self.assertPingOneError(r, 400, "INVALID_DATA", "INVALID_VALUE")
+        r = self.sim.api("PATCH", path, self.tok, "{not json", CT_REVOKE)
+        self.assertEqual(r.status, 400)
+        time.sleep(0.01)
+        r = self.sim.api("PATCH", path, self.tok, {"status": "REVOKED"}, CT_REVOKE)
+        self.assertEqual((r.status, r.json["status"], r.json["id"]), (200, "REVOKED", c["id"]))
+        self.assertGreater(r.json["updatedAt"], c["updatedAt"])
+        self.assertEqual(self.items(U["alice"])[0]["status"], "REVOKED")
+        r = self.sim.api("PATCH", "/users/%s/oauthConsents/%s" % (U["alice"], GHOST), self.tok,
+                         {"status": "REVOKED"}, CT_REVOKE)
+        self.assertPingOneError(r, 404, "NOT_FOUND")
+
+    def test_accept_post(self):
+        path = "/users/%s/oauthConsents" % U["frank"]
+        body = {"application": {"id": APP1}, "scope": ["openid", "profile"]}
+        self.assertPingOneError(self.sim.api("POST", path, self.tok, body), 400, "INVALID_REQUEST")
+        r = self.sim.api("POST", path, self.tok, body, CT_ACCEPT)
+        self.assertEqual((r.status, r.json["status"], r.json["scope"]), (201, "ACCEPTED", ["openid", "profile"]))
+        self.assertEqual([c["id"] for c in self.items(U["frank"])], [r.json["id"]])
+        r = self.sim.api("POST", path, self.tok, {"application": {"id": GHOST}, "scope": ["openid"]}, CT_ACCEPT)
+        self.assertPingOneError(r, 400, "INVALID_DATA", "INVALID_VALUE")
+        r = self.sim.api("POST", path, self.tok, {"application": {"id": APP1}, "scope": "openid"}, CT_ACCEPT)
+        self.assertPingOneError(r, 400, "INVALID_DATA", "INVALID_VALUE")
+        r = self.sim.api("POST", "/users/%s/oauthConsents" % GHOST, self.tok, body, CT_ACCEPT)
+        self.assertPingOneError(r, 404, "NOT_FOUND")
+
+
+# -------------------------------------------------------------------- jobs
+
+class Jobs(SimCase):
+    def poll(self, jid):
+        r = self.sim.api("GET", "/oathJobs/" + jid, self.tok)
+        self.assertEqual(r.status, 200, r.raw)
+        return r.json
+
+    def test_submit_and_finish(self):
+        body = {"type": "REVOKE_OATH_TOKENS", "async": True, "forceUnpair": False, "tokenIds": ["a", "b", "c"]}
+        self.assertPingOneError(self.sim.api("POST", "/oathJobs", self.tok, body), 400, "INVALID_REQUEST")
+        r = self.sim.api("POST", "/oathJobs", self.tok, body, CT_JOB)
+        self.assertEqual(r.status, 202)
+        job = r.json
+        self.assertEqual((job["type"], job["async"], job["status"], job["environment"]),
+                         ("REVOKE_OATH_TOKENS", True, "IN_PROGRESS", {"id": ENV}))
+        self.assertRegex(job["id"], r"^[0-9a-f-]{36}$")
+        seen = [self.poll(job["id"]) for _ in range(4)]
+        self.assertEqual([j["status"] for j in seen], ["IN_PROGRESS", "IN_PROGRESS", "DONE", "DONE"])
+        self.assertNotIn("result", seen[0])
+        self.assertEqual(seen[2]["result"], {"revoked": 3})
+        self.assertIn("self", seen[2]["_links"])
+        bad = dict(body, tokenIds=[])
+        self.assertPingOneError(self.sim.api("POST", "/oathJobs", self.tok, bad, CT_JOB), 400, "INVALID_DATA")
+        self.assertPingOneError(self.sim.api("GET", "/oathJobs/" + GHOST, self.tok), 404, "NOT_FOUND")
+
+    def test_control_jobs(self):
+        status, out = self.sim.control("POST", "jobs", {"id": "job-fail", "statuses": ["IN_PROGRESS", "FAILED"],
+                                                        "reason": "device offline"})
+        self.assertEqual((status, out), (201, {"id": "job-fail"}))
+        self.assertEqual(self.poll("job-fail")["status"], "IN_PROGRESS")
+        j = self.poll("job-fail")
+        self.assertEqual((j["status"], j["reason"]), ("FAILED", "device offline"))
+        self.assertNotIn("result", j)
+        jid = self.sim.control("POST", "jobs", {"statuses": ["IN_PROGRESS"]})[1]["id"]
+        self.assertEqual({self.poll(jid)["status"] for _ in range(4)}, {"IN_PROGRESS"}, "never finishes")
+        jid = self.sim.control("POST", "jobs", {"statuses": ["DONE"], "revoked": 5})[1]["id"]
+        self.assertEqual(self.poll(jid)["result"], {"revoked": 5})
+
+
+# -------------------------------------------------------------- introspect
+
+class Introspect(SimCase):
+    def introspect(self, token, headers=None):
+        return self.sim.call("POST", "/%s/as/introspect" % ENV, urllib.parse.urlencode({"token": token}),
+                             dict(FORM, **(headers if headers is not None else basic(CID, SECRET))))
+
+    def test_introspect(self):
+        exp = int(time.time()) + 300
+        self.assertEqual(self.sim.control("POST", "introspect-tokens",
+                                          {"token": "user-token-1", "active": True, "scope": "openid profile",
+                                           "sub": U["alice"], "client_id": "web-portal", "exp": exp})[0], 201)
+        self.sim.control("POST", "introspect-tokens", {"token": "old", "active": True, "exp": 1000})
+        self.sim.control("POST", "introspect-tokens", {"token": "off", "active": False})
+        r = self.introspect("user-token-1")
+        self.assertEqual(r.json, {"active": True, "scope": "openid profile", "sub": U["alice"],
+                                  "client_id": "web-portal", "exp": exp})
+        for token in ("old", "off", "never-seen", self.tok):
+            self.assertEqual(self.introspect(token).json, {"active": False}, token)
+        r = self.sim.call("POST", "/%s/as/introspect" % ENV,
+                          "token=user-token-1&client_id=%s&client_secret=%s" % (POST_CID, POST_SECRET), FORM)
+        self.assertEqual(r.json["active"], True, "post client auth")
+        self.assertEqual(self.introspect("user-token-1", {}).status, 401)
+        self.assertEqual(self.introspect("user-token-1", basic(CID, "wrong")).json["error"], "invalid_client")
+        r = self.sim.call("POST", "/%s/as/introspect" % ENV, "", dict(FORM, **basic(CID, SECRET)))
+        self.assertEqual((r.status, r.json["error"]), (400, "invalid_request"))
+
+
+# ----------------------------------------------------------------- control
+
+class Control(SimCase):
+    def test_health_and_unknown(self):
+        self.assertEqual(self.sim.control("GET", "health"), (200, {"ok": True}))
+        self.assertEqual(self.sim.control("GET", "nope")[0], 404)
+        self.assertEqual(self.sim.control("GET", "revoke")[0], 405)
+        self.assertEqual(self.sim.call("POST", "/__control/faults", "{oops",
+                                       {"Content-Type": "application/json"}).status, 400)
+
+    def test_counts(self):
+        self.sim.control("POST", "reset-counts")
+        self.sim.token()
+        self.consents(U["alice"])
+        self.consents(U["alice"])
+        self.consents(U["bob"])
+        self.consents(GHOST)
+        self.sim.api("GET", "/users?filter=" + urllib.parse.quote('username eq "bob"'), self.tok)
+        self.sim.api("GET", "/users/" + U["bob"], self.tok)
+        self.sim.api("GET", "/users/%s/oauthConsents/%s" % (U["bob"], GHOST), self.tok)
+        self.sim.api("PATCH", "/users/%s/oauthConsents/%s" % (U["bob"], GHOST), self.tok, {})
+        self.sim.api("POST", "/users/%s/oauthConsents" % U["bob"], self.tok, {})
+        self.sim.api("POST", "/oathJobs", self.tok, {})
+        self.sim.api("GET", "/oathJobs/x", self.tok)
+        self.sim.call("POST", "/%s/as/introspect" % ENV, "token=x", FORM)
+        self.sim.call("GET", "/nowhere")
+        self.sim.control("POST", "faults", {"endpoint": "consents", "type": "status", "status": 500})
+        self.consents(U["carol"])
+        c = self.sim.control("GET", "counts")[1]
+        want = {"token": 1, "users": 1, "user": 1, "consents": 5, "consent": 1, "consent_patch": 1,
+                "consent_post": 1, "oath_jobs_post": 1, "oath_jobs_get": 1, "introspect": 1, "unknown": 1}
+        self.assertEqual({k: c[k] for k in want}, want)
+        self.assertEqual(c["total"], sum(want.values()))
+        self.assertEqual(c["by_user"], {U["alice"]: 2, U["bob"]: 1, GHOST: 1, U["carol"]: 1})
+        self.assertEqual(self.sim.control("POST", "reset-counts")[0], 200)
+        c = self.sim.control("GET", "counts")[1]
+        self.assertEqual((c["total"], c["consents"], c["by_user"]), (0, 0, {}))
+
+    def test_reset(self):
+        self.sim.control("POST", "revoke", {"user_id": U["alice"], "application_id": APP1})
+        self.sim.control("POST", "faults", {"endpoint": "any", "type": "status", "status": 500, "count": -1})
+        self.sim.control("DELETE", "users/" + U["carol"])
+        self.assertEqual(self.sim.control("POST", "reset"), (200, {"ok": True}))
+        self.assertPingOneError(self.consents(U["alice"]), 401, "ACCESS_FAILED", "INVALID_TOKEN")
+        self.assertEqual(self.sim.control("GET", "faults"), (200, []))
+        self.assertEqual(self.sim.control("GET", "counts")[1]["total"], 1)
+        tok = self.sim.token()
+        self.assertEqual(self.consents(U["alice"], token=tok).json["_embedded"]["oauthConsents"][0]["status"],
+                         "ACCEPTED")
+        self.assertEqual(self.consents(U["carol"], token=tok).status, 200)
+
+    def test_consents_revoke_users(self):
+        status, c = self.sim.control("POST", "consents", {"user_id": U["bob"], "application_id": APP1,
+                                                          "scope": ["openid", "profile"]})
+        self.assertEqual((status, c["status"], c["user"]["id"]), (201, "ACCEPTED", U["bob"]))
+        self.assertEqual([x["id"] for x in self.consents(U["bob"]).json["_embedded"]["oauthConsents"]],
+                         [c["id"]], "replace removed the revoked one")
+        self.sim.control("POST", "consents", {"user_id": U["bob"], "application_id": APP2, "scope": ["openid"],
+                                              "status": "DECLINED", "expiresAt": "2030-01-01T00:00:00.000Z",
+                                              "replace": False})
+        items = self.consents(U["bob"]).json["_embedded"]["oauthConsents"]
+        self.assertEqual([(x["status"], x.get("expiresAt")) for x in items],
+                         [("ACCEPTED", None), ("DECLINED", "2030-01-01T00:00:00.000Z")])
+        self.assertEqual(self.sim.control("POST", "revoke", {"user_id": U["bob"], "application_id": APP1}),
+                         (200, {"revoked": 1}))
+        self.assertEqual(self.consents(U["bob"]).json["_embedded"]["oauthConsents"][0]["status"], "REVOKED")
+        self.assertEqual(self.sim.control("POST", "revoke", {"user_id": U["bob"], "application_id": APP1}),
+                         (200, {"revoked": 0}))
+        # An unknown user is created, named by its ID unless a username is given.
+        new = "e1000000-0000-4000-8000-000000000050"
+        self.sim.control("POST", "consents", {"user_id": new, "application_id": APP1, "scope": ["openid"]})
+        self.assertEqual(self.sim.api("GET", "/users/" + new, self.tok).json["username"], new)
+        self.sim.control("POST", "consents", {"user_id": GHOST, "username": "ghost", "application_id": APP1})
+        r = self.sim.api("GET", "/users?filter=" + urllib.parse.quote('username eq "ghost"'), self.tok)
+        self.assertEqual(r.json["_embedded"]["users"][0]["id"], GHOST)
+        # users: create/replace, delete with their consents
+        self.assertEqual(self.sim.control("POST", "users", {"id": GHOST, "username": "casper"})[0], 201)
+        self.assertEqual(self.sim.api("GET", "/users/" + GHOST, self.tok).json["username"], "casper")
+        self.assertEqual(self.sim.control("DELETE", "users/" + GHOST),
+                         (200, {"deleted": True, "consents_removed": 1}))
+        self.assertEqual(self.consents(GHOST).status, 404)
+        self.assertEqual(self.sim.control("POST", "consents", {"application_id": APP1})[0], 400)
+
+    def test_state_has_no_secrets(self):
+        status, state = self.sim.control("GET", "state")
+        self.assertEqual(status, 200)
+        self.assertEqual(len(state["users"]), 8)
+        self.assertEqual(len(state["consents"]), 8)
+        self.assertEqual(state["jobs"], [])
+        text = json.dumps(state)
+        for secret in (SECRET, POST_SECRET, self.tok):
+            self.assertNotIn(secret, text)
+
+    def test_fault_control(self):
+        status, out = self.sim.control("POST", "faults", {"endpoint": "users", "type": "latency", "latency_ms": 1})
+        self.assertEqual(status, 201)
+        fid = out["id"]
+        self.sim.control("POST", "faults", {"type": "status", "status": 502, "count": -1})
+        faults = self.sim.control("GET", "faults")[1]
+        self.assertEqual([(f["id"], f["endpoint"], f["type"]) for f in faults][0], (fid, "users", "latency"))
+        self.assertEqual(faults[1]["endpoint"], "any")
+        self.assertEqual(self.sim.control("DELETE", "faults/" + fid), (200, {"deleted": True}))
+        self.assertEqual(self.sim.control("DELETE", "faults"), (200, {"cleared": 1}))
+        for bad in ({"type": "nope"}, {"endpoint": "nope", "type": "status"}, {"type": "status", "count": 0},
+                    {"type": "body"}, {"type": "redirect"}, {"type": "status", "status": 99}):
+            self.assertEqual(self.sim.control("POST", "faults", bad)[0], 400, bad)
+
+
+# ------------------------------------------------------------------ faults
+
+class Faults(SimCase):
+    def fault(self, endpoint="consents", **kw):
+        status, out = self.sim.control("POST", "faults", dict(endpoint=endpoint, **kw))
+        self.assertEqual(status, 201, out)
+        return out["id"]
+
+    def raw_consents(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.sim.port, timeout=10)
+        conn.request("GET", "/v1/environments/%s%s" % (ENV, consents_path(U["alice"])),
+                     headers={"Authorization": "Bearer " + self.tok})
+        return conn, conn.getresponse()
+
+    def test_status(self):
+        self.fault(type="status", status=503, retry_after="9")
+        r = self.consents(U["alice"])
+        self.assertPingOneError(r, 503, "UNEXPECTED_ERROR")
+        self.assertEqual(r.header("Retry-After"), "9")
+        self.fault(type="status", status=500)
+        r = self.consents(U["alice"])
+        self.assertPingOneError(r, 500, "UNEXPECTED_ERROR")
+        self.assertIsNone(r.header("Retry-After"))
+        self.fault(type="status", status=403)
+        self.assertPingOneError(self.consents(U["alice"]), 403, "ACCESS_FAILED", "INSUFFICIENT_PERMISSIONS")
+        self.assertEqual(self.consents(U["alice"]).status, 200, "a fault applies once by default")
+
+    def test_rate_limit(self):
+        self.fault(type="rate_limit")
+        r = self.consents(U["alice"])
+        self.assertPingOneError(r, 429, "REQUEST_LIMITED", "LIMIT_EXCEEDED")
+        self.assertEqual(r.header("Retry-After"), "2")
+        date = email.utils.formatdate(time.time() + 30, usegmt=True)
+        self.fault(type="rate_limit", retry_after=date)
+        self.assertEqual(self.consents(U["alice"]).header("Retry-After"), date)
+
+    def test_latency(self):
+        self.fault(type="latency", latency_ms=300)
+        t0 = time.monotonic()
+        r = self.consents(U["alice"])
+        self.assertGreaterEqual(time.monotonic() - t0, 0.29)
+        self.assertEqual(r.status, 200)
+
+    def test_malformed(self):
+        self.fault(type="malformed")
+        r = self.consents(U["alice"])
+        self.assertEqual((r.status, r.header("Content-Type")), (200, "application/json"))
+        self.assertTrue(r.raw.startswith(b'{"_embedded": {"oauthConsents": ['))
+        self.assertRaises(ValueError, json.loads, r.raw)
+
+    def test_truncated(self):
+        full = len(self.consents(U["alice"]).raw)
+        self.fault(type="truncated")
+        conn, resp = self.raw_consents()
+        self.assertEqual(int(resp.getheader("Content-Length")), full)
+        with self.assertRaises(http.client.IncompleteRead) as cm:
+            resp.read()
+        self.assertEqual(len(cm.exception.partial), full // 2)
+        conn.close()
+
+    def test_reset(self):
+        self.fault(type="reset")
+        conn = http.client.HTTPConnection("127.0.0.1", self.sim.port, timeout=10)
+        conn.request("GET", "/v1/environments/%s%s" % (ENV, consents_path(U["alice"])),
+                     headers={"Authorization": "Bearer " + self.tok})
+        with self.assertRaises(ConnectionResetError):
+            conn.getresponse()
+        conn.close()
+        self.assertEqual(self.consents(U["alice"]).status, 200)
+
+    def test_invalid_token(self):
+        self.fault(type="invalid_token", count=2)
+        self.assertPingOneError(self.consents(U["alice"]), 401, "ACCESS_FAILED", "INVALID_TOKEN")
+        self.assertPingOneError(self.consents(U["alice"]), 401, "ACCESS_FAILED", "INVALID_TOKEN")
+        self.assertEqual(self.consents(U["alice"]).status, 200)
+
+    def test_body(self):
+        hostile = '{"_embedded":{"oauthConsents":[{"id":"x","status":1,"status":"ACCEPTED","scope":"openid"}]}}'
+        self.fault(type="body", body=hostile)
+        r = self.consents(U["alice"])
+        self.assertEqual((r.status, r.header("Content-Type"), r.raw), (200, "application/json", hostile.encode()))
+        self.fault(type="body", body="[" * 5000, status=201)
+        r = self.consents(U["alice"])
+        self.assertEqual((r.status, r.raw), (201, b"[" * 5000))
+        self.fault(type="body", body_base64=base64.b64encode(b'{"a":"\xff\x00"}').decode())
+        self.assertEqual(self.consents(U["alice"]).raw, b'{"a":"\xff\x00"}')
+
+    def test_redirect(self):
+        self.fault(type="redirect", location="http://127.0.0.2:9/steal")
+        r = self.consents(U["alice"])
+        self.assertEqual((r.status, r.header("Location")), (302, "http://127.0.0.2:9/steal"))
+
+    def test_slow_drip(self):
+        normal = self.consents(U["alice"], expand=False)
+        self.fault(endpoint="user", type="slow_drip", interval_ms=2)
+        plain = self.sim.api("GET", "/users/" + U["bob"], self.tok)
+        self.fault(endpoint="user", type="slow_drip", interval_ms=2)
+        t0 = time.monotonic()
+        r = self.sim.api("GET", "/users/" + U["bob"], self.tok)
+        self.assertGreaterEqual(time.monotonic() - t0, len(r.raw) * 0.002 * 0.9)
+        self.assertEqual((r.status, r.json["username"]), (200, "bob"))
+        self.assertEqual(len(r.raw), len(plain.raw))
+        self.assertEqual(normal.status, 200)
+
+    def test_client_leaves_mid_drip(self):
+        self.fault(type="slow_drip", interval_ms=20)
+        conn, resp = self.raw_consents()
+        self.assertEqual(resp.read(5), b'{"_li')
+        conn.sock.shutdown(socket.SHUT_RDWR)
+        conn.close()
+        time.sleep(0.1)
+        self.assertEqual(self.sim.control("GET", "health"), (200, {"ok": True}))
+        self.assertEqual(self.consents(U["alice"]).status, 200)
+
+    def test_huge(self):
+        self.fault(type="huge", size=100000)
+        r = self.consents(U["alice"])
+        self.assertEqual((r.status, len(r.raw), int(r.header("Content-Length"))), (200, 100000, 100000))
+        body = r.json
+        self.assertEqual(body["_embedded"]["oauthConsents"][0]["status"], "ACCEPTED")
+        self.fault(type="huge", size=3000000)
+        self.assertEqual(len(self.consents(U["alice"]).raw), 3000000)
+
+    def test_fifo_count_any_and_counting(self):
+        self.sim.control("POST", "reset-counts")
+        self.fault(type="status", status=500)
+        self.fault(type="status", status=503)
+        self.assertEqual([self.consents(U["alice"]).status for _ in range(3)], [500, 503, 200])
+        self.fault(endpoint="any", type="status", status=502, count=-1)
+        self.assertEqual(self.sim.api("GET", "/users/" + U["bob"], self.tok).status, 502)
+        self.assertEqual(self.sim.call("POST", "/%s/as/token" % ENV, "grant_type=client_credentials",
+                                       dict(FORM, **basic(CID, SECRET))).status, 502)
+        self.assertEqual(self.consents(U["alice"]).status, 502)
+        self.assertEqual(self.sim.control("GET", "health")[0], 200, "control calls never fault")
+        self.sim.control("DELETE", "faults")
+        self.assertEqual(self.consents(U["alice"]).status, 200)
+        c = self.sim.control("GET", "counts")[1]
+        self.assertEqual((c["consents"], c["user"], c["token"]), (5, 1, 1), "faulted calls are counted")
+
+    def test_token_endpoint_faults(self):
+        self.fault(endpoint="token", type="status", status=500)
+        r = self.sim.call("POST", "/%s/as/token" % ENV, "grant_type=client_credentials",
+                          dict(FORM, **basic(CID, SECRET)))
+        self.assertPingOneError(r, 500, "UNEXPECTED_ERROR")
+        self.fault(endpoint="token", type="latency", latency_ms=150)
+        t0 = time.monotonic()
+        self.sim.token()
+        self.assertGreaterEqual(time.monotonic() - t0, 0.14)
+
+
+# ----------------------------------------------------------- HTTP plumbing
+
+class Plumbing(SimCase):
+    def test_keep_alive(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.sim.port, timeout=10)
+        r1 = self.sim.api("GET", consents_path(U["alice"]), self.tok, conn=conn)
+        sock = conn.sock
+        r2 = self.sim.api("GET", "/users/" + U["alice"], self.tok, conn=conn)
+        r3 = self.sim.call("POST", "/%s/as/token" % ENV, "grant_type=client_credentials",
+                           dict(FORM, **basic(CID, SECRET)), conn=conn)
+        self.assertIs(conn.sock, sock, "one connection for all three")
+        self.assertEqual((r1.status, r2.status, r3.status), (200, 200, 200))
+        self.assertEqual(int(r1.header("Content-Length")), len(r1.raw))
+        conn.close()
+
+    def test_unknown_paths_and_methods(self):
+        for method, path in (("GET", "/"), ("GET", "/v1/environments/%s/groups" % ENV),
+                             ("GET", "/v1/environments/%s/users/%s/oauthConsents/" % (ENV, U["alice"]))):
+            self.assertPingOneError(self.sim.call(method, path, headers={"Authorization": "Bearer " + self.tok}),
+                                    404, "NOT_FOUND")
+        r = self.sim.api("DELETE", "/users/%s/oauthConsents/%s" % (U["alice"], GHOST), self.tok)
+        self.assertEqual((r.status, r.header("Allow")), (405, "GET, PATCH"))
+        self.assertEqual(self.sim.call("GET", "/%s/as/token" % ENV).status, 405)
+
+    def test_chunked_request_and_protocol_errors(self):
+        s = socket.create_connection(("127.0.0.1", self.sim.port), timeout=5)
+        body = b"grant_type=client_credentials"
+        auth = basic(CID, SECRET)["Authorization"].encode()
+        s.sendall(b"POST /" + ENV.encode() + b"/as/token HTTP/1.1\r\nHost: x\r\nAuthorization: " + auth +
+                  b"\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n"
+                  b"Connection: close\r\n\r\n" + b"%x\r\n" % 10 + body[:10] + b"\r\n" +
+                  b"%x\r\n" % (len(body) - 10) + body[10:] + b"\r\n0\r\n\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        s.close()
+        self.assertTrue(data.startswith(b"HTTP/1.1 200 "), data[:100])
+        s = socket.create_connection(("127.0.0.1", self.sim.port), timeout=5)
+        s.sendall(b"GARBAGE\r\n\r\n")
+        data = s.recv(65536)
+        s.close()
+        self.assertTrue(data.startswith(b"HTTP/1.1 400 ") or data.startswith(b"HTTP/1.0 400 "), data[:100])
+        self.assertIn(b"application/json", data)
+        self.assertEqual(self.sim.control("GET", "health")[0], 200)
+
+    def test_concurrency(self):
+        results = []
+
+        def worker():
+            for _ in range(10):
+                results.append(self.consents(U["alice"]).status)
+
+        threads = [threading.Thread(target=worker) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(results, [200] * 80)
+        self.assertEqual(self.sim.control("GET", "counts")[1]["by_user"][U["alice"]], 80)
+
+
+# ----------------------------------------------------------------- webhook
+
+class Receiver(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    got = []
+    answer = (200, b"thanks", None)
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        Receiver.got.append((self.path, dict(self.headers), body))
+        status, text, location = Receiver.answer
+        self.send_response(status)
+        if location:
+            self.send_header("Location", location)
+        self.send_header("Content-Length", str(len(text)))
+        self.end_headers()
+        self.wfile.write(text)
+
+    def log_message(self, *args):
+        pass
+
+
+class Webhook(SimCase):
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp()
-        portfile = os.path.join(cls.tmp, "port")
-        cls.proc = subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "pingone-sim"), "--port", "0", "--port-file", portfile,
-             "--seed", os.path.join(HERE, "seed.json"), "--log", os.path.join(cls.tmp, "log"),
-             "--token-ttl", "2"])
-        for _ in range(100):
-            if os.path.exists(portfile):
-                break
-            time.sleep(0.05)
-        cls.port = int(open(portfile).read())
+        cls.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+        threading.Thread(target=cls.httpd.serve_forever, daemon=True).start()
+        cls.url = "http://127.0.0.1:%d/hook" % cls.httpd.server_address[1]
 
     @classmethod
     def tearDownClass(cls):
-        cls.proc.terminate()
-        cls.proc.wait()
+        cls.httpd.shutdown()
+        cls.httpd.server_close()
 
     def setUp(self):
-        self.call("POST", "/__control/reset")
+        super().setUp()
+        Receiver.got = []
+        Receiver.answer = (200, b"thanks", None)
 
-    # -- helpers ---------------------------------------------------------
-    def call(self, method, path, body=None, headers=None, raw=False):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        h = dict(headers or {})
-        data = None
-        if isinstance(body, (dict, list)):
-            data = json.dumps(body).encode()
-            h.setdefault("Content-Type", "application/json")
-        elif isinstance(body, str):
-            data = body.encode()
-        c.request(method, path, data, h)
-        r = c.getresponse()
-        payload = r.read()
-        c.close()
-        if raw:
-            return r.status, payload, r
-        return r.status, (json.loads(payload) if payload else None), r
+    def test_json_array(self):
+        status, out = self.sim.control("POST", "webhook", {
+            "url": self.url, "headers": {"Authorization": "Bearer hook-secret"}, "format": "json",
+            "events": [{"type": "OAUTH_CONSENT.REVOKED", "user_id": U["alice"], "application_id": APP1,
+                        "consent_id": "c0000000-0000-4000-8000-000000000001"},
+                       {"type": "USER.DELETED", "user_id": U["bob"]}]})
+        self.assertEqual((status, out), (200, {"status": 200, "body": "thanks"}))
+        (path, headers, body), = Receiver.got
+        self.assertEqual((path, headers["Authorization"], headers["Content-Type"]),
+                         ("/hook", "Bearer hook-secret", "application/json"))
+        events = json.loads(body)
+        self.assertEqual(len(events), 2)
+        e = events[0]
+        for key in ("id", "recordedAt", "createdAt", "action", "actors", "resources", "result", "source",
+                    "_embedded"):
+            self.assertIn(key, e)
+        self.assertEqual(e["action"]["type"], "OAUTH_CONSENT.REVOKED")
+        self.assertEqual(e["actors"]["user"], {"id": U["alice"], "type": "USER", "name": "alice"})
+        self.assertEqual(e["actors"]["client"]["type"], "CLIENT")
+        self.assertEqual(e["resources"][0], {"type": "USER", "id": U["alice"], "name": "alice",
+                                             "environment": {"id": ENV}, "href": e["resources"][0]["href"]})
+        self.assertEqual((e["resources"][1]["type"], e["resources"][1]["id"]),
+                         ("OAUTH_CONSENT", "c0000000-0000-4000-8000-000000000001"))
+        self.assertEqual(e["result"]["status"], "SUCCESS")
+        self.assertEqual(events[1]["action"]["type"], "USER.DELETED")
+        self.assertEqual([r["type"] for r in events[1]["resources"]], ["USER"])
 
-    def token(self, cid=CID, secret=SECRET):
-        auth = base64.b64encode(("%s:%s" % (cid, secret)).encode()).decode()
-        st, body, _ = self.call("POST", "/%s/as/token" % ENV, "grant_type=client_credentials",
-                                {"Authorization": "Basic " + auth,
-                                 "Content-Type": "application/x-www-form-urlencoded"})
-        self.assertEqual(st, 200, body)
-        return body["access_token"]
+    def test_ndjson_and_receiver_status(self):
+        Receiver.answer = (401, b"x" * 5000, None)
+        status, out = self.sim.control("POST", "webhook", {
+            "url": self.url, "format": "ndjson",
+            "events": [{"type": "OAUTH_CONSENT.REVOKED", "user_id": U["alice"], "application_id": APP1}] * 3})
+        self.assertEqual((status, out["status"], len(out["body"])), (200, 401, 2048))
+        (path, headers, body), = Receiver.got
+        lines = body.decode().splitlines()
+        self.assertEqual(len(lines), 3)
+        self.assertEqual(json.loads(lines[0])["resources"][1]["id"], "c0000000-0000-4000-8000-000000000001")
 
-    def api(self, method, path, token=None, **kw):
-        h = kw.pop("headers", {})
-        h["Authorization"] = "Bearer " + (token or self.token())
-        return self.call(method, "/v1/environments/%s%s" % (ENV, path), headers=h, **kw)
+    def test_redirect_not_followed_and_unreachable(self):
+        Receiver.answer = (302, b"", self.url + "/elsewhere")
+        out = self.sim.control("POST", "webhook", {"url": self.url, "events": []})[1]
+        self.assertEqual(out["status"], 302)
+        self.assertEqual(len(Receiver.got), 1)
+        self.assertEqual(json.loads(Receiver.got[0][2]), [])
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        dead = "http://127.0.0.1:%d/" % s.getsockname()[1]
+        s.close()
+        self.assertEqual(self.sim.control("POST", "webhook", {"url": dead, "events": []})[1]["status"], 0)
+        self.assertEqual(self.sim.control("POST", "webhook", {"url": "file:///etc/passwd"})[0], 400)
 
-    def consents(self, user, flt=None, token=None):
-        q = "?expand=applications"
-        if flt:
-            q += "&filter=" + urllib.parse.quote(flt)
-        return self.api("GET", "/users/%s/oauthConsents%s" % (user, q), token)
 
-    # -- token endpoint --------------------------------------------------
-    def test_token_basic_and_post(self):
-        self.assertTrue(self.token())
-        st, body, _ = self.call("POST", "/%s/as/token" % ENV,
-                                "grant_type=client_credentials&client_id=%s&client_secret=%s" % (POST_CID, POST_SECRET),
-                                {"Content-Type": "application/x-www-form-urlencoded"})
-        self.assertEqual(st, 200)
-        self.assertEqual(body["token_type"], "Bearer")
-        self.assertEqual(body["expires_in"], 2)
+# ------------------------------------------------- other simulator options
 
-    def test_token_refusals(self):
-        auth = base64.b64encode(("%s:wrong" % CID).encode()).decode()
-        st, body, _ = self.call("POST", "/%s/as/token" % ENV, "grant_type=client_credentials",
-                                {"Authorization": "Basic " + auth})
-        self.assertEqual((st, body["error"]), (401, "invalid_client"))
-        auth = base64.b64encode(("%s:%s" % (POST_CID, POST_SECRET)).encode()).decode()
-        st, body, _ = self.call("POST", "/%s/as/token" % ENV, "grant_type=client_credentials",
-                                {"Authorization": "Basic " + auth})
-        self.assertEqual(st, 401, "a post-only client may not use Basic")
-        st, body, _ = self.call("POST", "/%s/as/token" % ENV, "grant_type=password",
-                                {"Authorization": "Basic " + auth})
-        self.assertEqual((st, body["error"]), (400, "unsupported_grant_type"))
-        st, body, _ = self.call("POST", "/00000000-0000-4000-8000-000000000000/as/token", "grant_type=client_credentials")
-        self.assertEqual((st, body["code"]), (404, "NOT_FOUND"))
+class ShortTokens(unittest.TestCase):
+    def test_token_ttl(self):
+        sim = Sim("--token-ttl", "1")
+        try:
+            r = sim.call("POST", "/%s/as/token" % ENV, "grant_type=client_credentials",
+                         dict(FORM, **basic(CID, SECRET)))
+            self.assertEqual(r.json["expires_in"], 1)
+            tok = r.json["access_token"]
+            self.assertEqual(sim.api("GET", consents_path(U["alice"]), tok).status, 200)
+            time.sleep(1.1)
+            r = sim.api("GET", consents_path(U["alice"]), tok)
+            self.assertEqual((r.status, r.json["details"][0]["code"]), (401, "INVALID_TOKEN"))
+            self.assertEqual(sim.control("GET", "tokens"), (200, {"issued": 1, "valid": 0}))
+        finally:
+            sim.cleanup()
 
-    def test_token_expiry(self):
-        tok = self.token()
-        self.assertEqual(self.consents(ALICE, token=tok)[0], 200)
-        time.sleep(2.1)
-        st, body, _ = self.consents(ALICE, token=tok)
-        self.assertEqual(st, 401)
-        self.assertEqual(body["details"][0]["code"], "INVALID_TOKEN")
 
-    # -- consents --------------------------------------------------------
-    def test_consents_filters_and_expand(self):
-        st, body, _ = self.consents(ALICE, 'application.id eq "%s"' % APP1)
-        self.assertEqual(st, 200)
-        items = body["_embedded"]["oauthConsents"]
-        self.assertEqual(len(items), 1)
-        self.assertEqual(items[0]["status"], "ACCEPTED")
-        self.assertEqual(items[0]["scope"], ["openid", "profile", "email"])
-        self.assertEqual(items[0]["application"]["name"], "Web Portal")
-        st, body, _ = self.consents(GRACE, 'application.name eq "Reports \\"Beta\\""')
-        self.assertEqual(len(body["_embedded"]["oauthConsents"]), 1)
-        st, body, _ = self.consents(ALICE, 'application.id eq "%s"' % APP2)
-        self.assertEqual(body["_embedded"]["oauthConsents"], [])
-        st, body, _ = self.consents(ALICE, 'application.name eq "unterminated')
-        self.assertEqual((st, body["details"][0]["code"]), (400, "INVALID_FILTER"))
-        st, body, _ = self.consents("e0000000-0000-4000-8000-00000000dead")
-        self.assertEqual((st, body["code"]), (404, "NOT_FOUND"))
+class RateLimit(unittest.TestCase):
+    def test_rate_limit(self):
+        sim = Sim("--rate-limit", "5")
+        try:
+            tok = sim.token()
+            statuses, limited = [], None
+            for _ in range(12):
+                r = sim.api("GET", "/users/" + U["alice"], tok)
+                statuses.append(r.status)
+                if r.status == 429:
+                    limited = r
+            self.assertGreaterEqual(statuses.count(429), 2, statuses)
+            self.assertLessEqual(statuses.count(200), 10, statuses)
+            self.assertEqual(limited.header("Retry-After"), "1")
+            body = limited.json
+            self.assertEqual((body["code"], body["details"][0]["code"]), ("REQUEST_LIMITED", "LIMIT_EXCEEDED"))
+            for _ in range(20):
+                self.assertEqual(sim.control("GET", "health")[0], 200, "control is not limited")
+            self.assertEqual(sim.control("GET", "counts")[1]["user"], 12, "limited calls are counted")
+            time.sleep(1.05)
+            self.assertEqual(sim.api("GET", "/users/" + U["alice"], tok).status, 200)
+        finally:
+            sim.cleanup()
 
-    def test_read_revoke_accept(self):
-        tok = self.token()
-        cid = self.consents(ALICE, token=tok)[1]["_embedded"]["oauthConsents"][0]["id"]
-        st, one, _ = self.api("GET", "/users/%s/oauthConsents/%s?expand=applications" % (ALICE, cid), tok)
-        self.assertEqual((st, one["id"]), (200, cid))
-        st, _, _ = self.api("PATCH", "/users/%s/oauthConsents/%s" % (ALICE, cid), tok, body={"status": "REVOKED"})
-        self.assertEqual(st, 400, "wrong content type refused")
-        st, one, _ = self.api("PATCH", "/users/%s/oauthConsents/%s" % (ALICE, cid), tok,
-                              body={"status": "REVOKED"},
-                              headers={"Content-Type": "application/vnd.pingidentity.consent.revoke+json"})
-        self.assertEqual((st, one["status"]), (200, "REVOKED"))
-        st, new, _ = self.api("POST", "/users/%s/oauthConsents" % ALICE, tok,
-                              body={"application": {"id": APP1}, "scope": ["openid"]},
-                              headers={"Content-Type": "application/vnd.pingidentity.consent.accept+json"})
-        self.assertEqual((st, new["status"]), (201, "ACCEPTED"))
 
-    def test_users_filter(self):
-        st, body, _ = self.api("GET", "/users?filter=" + urllib.parse.quote('username eq "ALICE"'))
-        self.assertEqual([u["id"] for u in body["_embedded"]["users"]], [ALICE])
-        st, body, _ = self.api("GET", "/users?filter=" + urllib.parse.quote('username eq "x\\" or \\"1"'))
-        self.assertEqual((st, body["_embedded"]["users"]), (200, []))
-        st, body, _ = self.api("GET", "/users?filter=" + urllib.parse.quote('username co "a"'))
-        self.assertEqual(st, 400)
+class Process(unittest.TestCase):
+    def test_files_signal_and_log(self):
+        sim = Sim()
+        try:
+            self.assertEqual(int(slurp(sim.pid_file)), sim.proc.pid)
+            self.assertEqual(slurp(sim.port_file), "%d\n" % sim.port)
+            tok = sim.token()
+            sim.token(POST_CID, POST_SECRET, post=True)
+            sim.call("POST", "/%s/as/token" % ENV, "grant_type=client_credentials",
+                     dict(FORM, **basic(CID, "not-the-secret")))
+            sim.control("POST", "introspect-tokens", {"token": "introspected-token-value", "active": True})
+            sim.call("POST", "/%s/as/introspect" % ENV, "token=introspected-token-value",
+                     dict(FORM, **basic(CID, SECRET)))
+            sim.api("GET", consents_path(U["alice"], 'application.id eq "%s"' % APP1) +
+                    "&access_token=" + tok + "&client_secret=" + SECRET, tok)
+            self.assertEqual(sim.stop(), 0, "SIGTERM exits cleanly")
+            self.assertFalse(os.path.exists(sim.pid_file))
+            self.assertFalse(os.path.exists(sim.port_file))
+            log = slurp(sim.log)
+            self.assertIn("GET /v1/environments/%s/users/%s/oauthConsents" % (ENV, U["alice"]), log)
+            self.assertIn(" 200 consents ", log)
+            self.assertIn(" 401 token ", log)
+            for secret in (SECRET, POST_SECRET, "not-the-secret", tok, "introspected-token-value",
+                           "Authorization", "Bearer", "Basic "):
+                self.assertNotIn(secret, log)
+        finally:
+            sim.cleanup()
 
-    # -- jobs ------------------------------------------------------------
-    def test_jobs(self):
-        st, body, _ = self.call("POST", "/__control/jobs", {"id": "j1", "statuses": ["IN_PROGRESS", "FAILED"],
-                                                            "reason": "device offline"})
-        tok = self.token()
-        self.assertEqual(self.api("GET", "/oathJobs/j1", tok)[1]["status"], "IN_PROGRESS")
-        body = self.api("GET", "/oathJobs/j1", tok)[1]
-        self.assertEqual((body["status"], body["reason"]), ("FAILED", "device offline"))
-        st, job, _ = self.api("POST", "/oathJobs", tok,
-                              body={"type": "REVOKE_OATH_TOKENS", "async": True, "forceUnpair": False,
-                                    "tokenIds": ["a", "b", "c"]},
-                              headers={"Content-Type": "application/vnd.pingidentity.job.oathtokens.revoke+json"})
-        self.assertEqual(st, 202)
-        for _ in range(3):
-            body = self.api("GET", "/oathJobs/" + job["id"], tok)[1]
-        self.assertEqual((body["status"], body["result"]["revoked"]), ("DONE", 3))
-
-    # -- control and faults ----------------------------------------------
-    def test_control_consents_revoke_counts(self):
-        self.call("POST", "/__control/reset-counts")
-        self.call("POST", "/__control/consents", {"user_id": BOB, "application_id": APP1, "scope": ["openid"]})
-        self.assertEqual(self.consents(BOB)[1]["_embedded"]["oauthConsents"][0]["status"], "ACCEPTED")
-        self.assertEqual(self.call("POST", "/__control/revoke", {"user_id": BOB, "application_id": APP1})[1]["revoked"], 1)
-        self.assertEqual(self.consents(BOB)[1]["_embedded"]["oauthConsents"][0]["status"], "REVOKED")
-        counts = self.call("GET", "/__control/counts")[1]
-        self.assertEqual((counts["consents"], counts["token"], counts["by_user"][BOB]), (2, 2, 2))
-
-    def test_faults(self):
-        tok = self.token()
-        f = lambda **kw: self.call("POST", "/__control/faults", dict(endpoint="consents", **kw))
-        f(type="status", status=503, retry_after="9")
-        st, body, r = self.consents(ALICE, token=tok)
-        self.assertEqual((st, body["code"], r.getheader("Retry-After")), (503, "UNEXPECTED_ERROR", "9"))
-        f(type="rate_limit", retry_after="3")
-        st, body, r = self.consents(ALICE, token=tok)
-        self.assertEqual((st, r.getheader("Retry-After")), (429, "3"))
-        f(type="malformed")
-        st, raw, _ = self.api("GET", "/users/%s/oauthConsents" % ALICE, tok, raw=True)
-        self.assertRaises(ValueError, json.loads, raw)
-        f(type="invalid_token")
-        self.assertEqual(self.consents(ALICE, token=tok)[0], 401)
-        f(type="body", body='{"scope":"x"}')
-        self.assertEqual(self.api("GET", "/users/%s/oauthConsents" % ALICE, tok, raw=True)[1], b'{"scope":"x"}')
-        f(type="redirect", location="http://127.0.0.2:9/")
-        st, _, r = self.consents(ALICE, token=tok)
-        self.assertEqual((st, r.getheader("Location")), (302, "http://127.0.0.2:9/"))
-        f(type="huge", size=100000)
-        self.assertGreaterEqual(len(self.api("GET", "/users/%s/oauthConsents" % ALICE, tok, raw=True)[1]), 99000)
-        f(type="latency", latency_ms=300)
-        t0 = time.time()
-        self.assertEqual(self.consents(ALICE, token=tok)[0], 200)
-        self.assertGreaterEqual(time.time() - t0, 0.29)
-        for kind in ("truncated", "reset"):
-            f(type=kind)
-            with self.assertRaises((http.client.HTTPException, ConnectionError, socket.error)):
-                self.api("GET", "/users/%s/oauthConsents" % ALICE, tok, raw=True)
-        self.assertEqual(self.consents(ALICE, token=tok)[0], 200, "faults are used up")
-        f(type="status", status=500, count=-1)
-        self.assertEqual(self.consents(ALICE, token=tok)[0], 500)
-        self.assertEqual(self.consents(ALICE, token=tok)[0], 500)
-        self.call("DELETE", "/__control/faults")
-        self.assertEqual(self.consents(ALICE, token=tok)[0], 200)
-
-    def test_expire_tokens(self):
-        tok = self.token()
-        self.call("POST", "/__control/expire-tokens")
-        self.assertEqual(self.consents(ALICE, token=tok)[0], 401)
+    def test_sigint_and_bad_options(self):
+        sim = Sim()
+        try:
+            sim.proc.send_signal(signal.SIGINT)
+            self.assertEqual(sim.proc.wait(5), 0)
+        finally:
+            sim.cleanup()
+        for args in (["--port", "0", "--host", "0.0.0.0"], ["--port", "0", "--seed", "/nonexistent"]):
+            p = subprocess.run([sys.executable, SIM] + args, capture_output=True, timeout=10)
+            self.assertNotEqual(p.returncode, 0, args)
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        try:
+            p = subprocess.run([sys.executable, SIM, "--port", str(s.getsockname()[1])],
+                               capture_output=True, timeout=10)
+            self.assertNotEqual(p.returncode, 0, "a busy port is an error")
+        finally:
+            s.close()
 
 
 if __name__ == "__main__":
