@@ -333,16 +333,7 @@ static const char *set_cache(cmd_parms *cmd, void *d, const char *arg)
 
 static int parse_seconds(const char *s, int *out)
 {
-    char *end;
-    long v;
-    if (s == NULL || !apr_isdigit(*s))
-        return -1;
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno || *end || v < 0 || v > 86400)
-        return -1;
-    *out = (int)v;
-    return 0;
+    return pc_parse_int(s, 0, 86400, out);
 }
 
 static const char *set_cache_ttl(cmd_parms *cmd, void *d, const char *a1,

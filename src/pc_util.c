@@ -272,7 +272,7 @@ const char *pc_parse_base_url(apr_pool_t *p, const char *arg,
     return NULL;
 }
 
-static int parse_ms(const char *s, int *out)
+int pc_parse_int(const char *s, long min, long max, int *out)
 {
     char *end;
     long v;
@@ -281,10 +281,15 @@ static int parse_ms(const char *s, int *out)
         return -1;
     errno = 0;
     v = strtol(s, &end, 10);
-    if (errno || *end || v < 1 || v > 600000)
+    if (errno || *end || v < min || v > max)
         return -1;
     *out = (int)v;
     return 0;
+}
+
+static int parse_ms(const char *s, int *out)
+{
+    return pc_parse_int(s, 1, 600000, out);
 }
 
 const char *pc_parse_timeout(apr_pool_t *p, const char *total_arg,

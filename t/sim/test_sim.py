@@ -7,7 +7,6 @@ process itself (port file, pid file, signals, a log without secrets).
 """
 import base64
 import email.utils
-import errno
 import http.client
 import http.server
 import json
@@ -83,17 +82,19 @@ class Sim:
         self.port_file = os.path.join(self.dir, "port")
         self.pid_file = os.path.join(self.dir, "pid")
         self.log = os.path.join(self.dir, "log")
-        self.proc = subprocess.Popen(
-            [sys.executable, SIM, "--port", "0", "--port-file", self.port_file,
-             "--pid-file", self.pid_file, "--seed", SEED, "--log", self.log] + list(extra),
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.stderr = os.path.join(self.dir, "stderr")
+        with open(self.stderr, "wb") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, SIM, "--port", "0", "--port-file", self.port_file,
+                 "--pid-file", self.pid_file, "--seed", SEED, "--log", self.log] + list(extra),
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
         deadline = time.time() + 10
         while time.time() < deadline:
             if os.path.exists(self.port_file):
                 self.port = int(slurp(self.port_file))
                 return
             if self.proc.poll() is not None:
-                raise RuntimeError("simulator exited: %s" % self.proc.stderr.read().decode())
+                raise RuntimeError("simulator exited: %s" % slurp(self.stderr))
             time.sleep(0.02)
         self.proc.kill()
         raise RuntimeError("simulator did not start")
@@ -106,12 +107,14 @@ class Sim:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        self.proc.stderr.close()
         return self.proc.returncode
 
     def cleanup(self):
+        """Stop, remove the temporary directory; returns what it wrote to stderr."""
         self.stop()
+        err = slurp(self.stderr)
         shutil.rmtree(self.dir, ignore_errors=True)
+        return err
 
     def call(self, method, path, body=None, headers=None, conn=None):
         own = conn is None
@@ -169,7 +172,9 @@ def setUpModule():
 
 
 def tearDownModule():
-    MAIN.cleanup()
+    err = MAIN.cleanup()
+    if err:
+        raise AssertionError("the simulator wrote to stderr:\n" + err)
 
 
 class SimCase(unittest.TestCase):
