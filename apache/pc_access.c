@@ -441,8 +441,24 @@ static int unavailable(request_rec *r, pc_req_state *st)
 static int require_pass(request_rec *r, const pc_dir_conf *dc,
                         pc_req_state *st)
 {
-    int rc;
+    int rc, i;
 
+    /* When every `Require pingone-consent` line of this section allows,
+     * none of them can be the reason for a denial: leave everything to
+     * mod_authz_core (and do not run other providers twice). */
+    if (st->state == PC_ST_FOUND && dc->require_lines) {
+        for (i = 0; i < dc->require_lines->nelts; i++) {
+            const apr_array_header_t *sc =
+                APR_ARRAY_IDX(dc->require_lines, i, apr_array_header_t *);
+            pc_verdict_t v;
+            pc_decide(&v, st->consent, sc->nelts ? sc : dc->scopes,
+                      apr_time_now(), r->pool);
+            if (v.result != PC_ALLOW)
+                break;
+        }
+        if (i == dc->require_lines->nelts)
+            return DECLINED;
+    }
     st->provider_denied = 0;
     rc = ap_run_access_checker_ex(r);
     if (rc == OK || rc == DECLINED || !st->provider_denied)
@@ -532,6 +548,10 @@ static const char *pc_parse_require(cmd_parms *cmd, const char *line,
                                    &pingone_consent_module, cmd->pool);
         if (dc) {
             dc->require_used = 1;
+            if (dc->require_lines == NULL)
+                dc->require_lines = apr_array_make(
+                    cmd->pool, 2, sizeof(apr_array_header_t *));
+            APR_ARRAY_PUSH(dc->require_lines, apr_array_header_t *) = scopes;
             pc_note_use(cmd, dc);
         }
     }

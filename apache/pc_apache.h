@@ -62,6 +62,7 @@ typedef struct pc_dir_conf {
     int user_is_name;           /* PingOneConsentUserIs username */
     const char *deny_redirect;
     int require_used;           /* Require pingone-consent in this section */
+    apr_array_header_t *require_lines; /* their scope lists (arrays) */
 } pc_dir_conf;
 
 /* What one request learned (request_config), shared by the access hook

@@ -141,6 +141,7 @@ void *pc_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(user_is_name);
     MERGE_PTR(deny_redirect);
     m->require_used = add->require_used || base->require_used;
+    MERGE_PTR(require_lines);
     return m;
 }
 

@@ -86,6 +86,7 @@ for remote in ${PC_REMOTE_CACHES:-}; do
       command -v memcached >/dev/null || { echo "not ok - memcached is not installed"; rc=1; continue; }
       memcached -l 127.0.0.1 -p "$port" -U 0 -m 16 &
       ;;
+    *) echo "# unknown remote cache '$remote' (redis, memcache): skipped"; continue ;;
   esac
   server=$!
   for _ in $(seq 1 50); do
