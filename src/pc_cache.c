@@ -15,6 +15,11 @@
  *  - Decoding copies every string into the pool; an empty app name becomes
  *    NULL (as when PingOne leaves it out), an empty consent ID stays "" so
  *    callers can print it.
+ *  - Strings (every one, scopes included) that are canonical lowercase
+ *    UUIDs are packed as PC_STR_UUID + 16 bytes; only those, so anything
+ *    else, an uppercase UUID included, comes back byte for byte.  A text
+ *    string holding a canonical UUID is rejected on decode: it would
+ *    re-encode differently.
  */
 #include "pc_cache.h"
 
@@ -25,7 +30,11 @@
 
 #define PC_KIND_UNKNOWN_USER 0x80u
 #define PC_KIND_MASK 0x7Fu
-#define PC_STR_MAX 255u
+#define PC_STR_MAX 254u    /* longest text string */
+#define PC_STR_UUID 0xFFu  /* length byte marking a packed UUID */
+#define PC_UUID_TEXT 36u
+#define PC_UUID_BIN 16u
+#define PC_SCOPES_MAX 255u
 #define PC_HEAD_LEN 16u /* 4 single bytes + 3 u32 */
 
 /* ---- key ---------------------------------------------------------------- */
@@ -61,6 +70,72 @@ void pc_cache_key(unsigned char key[PC_CACHE_KEY_LEN], pc_cache_kind_e kind,
     apr_sha1_final(key, &sha);
 }
 
+/* ---- UUIDs -------------------------------------------------------------- */
+
+static int is_dash_pos(apr_size_t i)
+{
+    return i == 8 || i == 13 || i == 18 || i == 23;
+}
+
+static int hex_val(unsigned char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    return -1; /* uppercase is not canonical */
+}
+
+/* 1 when s[0..n) is a canonical lowercase UUID. */
+static int is_uuid(const char *s, apr_size_t n)
+{
+    apr_size_t i;
+
+    if (n != PC_UUID_TEXT)
+        return 0;
+    for (i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (is_dash_pos(i) ? ch != '-' : hex_val(ch) < 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* Only for strings is_uuid() accepted. */
+static void uuid_pack(unsigned char bin[PC_UUID_BIN], const char *s)
+{
+    apr_size_t i, k = 0;
+
+    for (i = 0; i < PC_UUID_TEXT; i++) {
+        if (is_dash_pos(i))
+            continue;
+        bin[k] = (unsigned char)(hex_val((unsigned char)s[i]) << 4 |
+                                 hex_val((unsigned char)s[i + 1]));
+        k++;
+        i++;
+    }
+}
+
+static char *uuid_unpack(const unsigned char bin[PC_UUID_BIN], apr_pool_t *p)
+{
+    static const char digits[] = "0123456789abcdef";
+    char *s = apr_palloc(p, PC_UUID_TEXT + 1);
+    apr_size_t i, k = 0;
+
+    for (i = 0; i < PC_UUID_TEXT; i++) {
+        if (is_dash_pos(i)) {
+            s[i] = '-';
+            continue;
+        }
+        s[i] = digits[bin[k] >> 4];
+        s[i + 1] = digits[bin[k] & 0x0F];
+        k++;
+        i++;
+    }
+    s[PC_UUID_TEXT] = '\0';
+    return s;
+}
+
 /* ---- encode ------------------------------------------------------------- */
 
 static unsigned int status_code(const pc_consent_t *c)
@@ -94,6 +169,10 @@ static int str_size(apr_size_t *total, const char *s)
 {
     apr_size_t n = s ? strlen(s) : 0;
 
+    if (is_uuid(s, n)) {
+        *total += 1 + PC_UUID_BIN;
+        return 1;
+    }
     if (n > PC_STR_MAX)
         return 0;
     *total += 1 + n;
@@ -114,6 +193,11 @@ static unsigned char *put_str(unsigned char *w, const char *s)
 {
     apr_size_t n = s ? strlen(s) : 0;
 
+    if (is_uuid(s, n)) {
+        *w++ = PC_STR_UUID;
+        uuid_pack(w, s);
+        return w + PC_UUID_BIN;
+    }
     *w++ = (unsigned char)n;
     if (n)
         memcpy(w, s, n);
@@ -131,7 +215,7 @@ apr_status_t pc_cache_encode(unsigned char **buf, unsigned int *len,
     unsigned char *out, *w;
 
     if ((kind != PC_CK_CONSENT && kind != PC_CK_USER) || nscopes < 0 ||
-        nscopes > (int)PC_STR_MAX)
+        nscopes > (int)PC_SCOPES_MAX)
         return APR_EINVAL;
     if (c == NULL && e->unknown_user)
         kind |= PC_KIND_UNKNOWN_USER;
@@ -199,13 +283,26 @@ static int get_time(pc_reader_t *r, apr_time_t *t)
     return 1;
 }
 
-/* A u8-length string without NUL bytes, copied (NUL terminated) to p. */
+/* A packed UUID, or a u8-length text string without NUL bytes that is not
+ * a canonical UUID; copied (NUL terminated) to p. */
 static int get_str(pc_reader_t *r, const char **s, apr_size_t *n_out,
                    apr_pool_t *p)
 {
     unsigned int n;
 
-    if (!get_u8(r, &n) || n > r->left || memchr(r->b, '\0', n) != NULL)
+    if (!get_u8(r, &n))
+        return 0;
+    if (n == PC_STR_UUID) {
+        if (r->left < PC_UUID_BIN)
+            return 0;
+        *s = uuid_unpack(r->b, p);
+        *n_out = PC_UUID_TEXT;
+        r->b += PC_UUID_BIN;
+        r->left -= PC_UUID_BIN;
+        return 1;
+    }
+    if (n > r->left || memchr(r->b, '\0', n) != NULL ||
+        is_uuid((const char *)r->b, n))
         return 0;
     *s = apr_pstrmemdup(p, (const char *)r->b, n);
     *n_out = n;

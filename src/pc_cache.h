@@ -21,19 +21,28 @@
  *   u32 fetched_at   (seconds since the epoch)
  *   u32 fresh_until  (seconds since the epoch)
  *   u32 consent expires_at (seconds, 0 = none)
- *   str user id      (u8 length + bytes)
- *   str application  (u8 length + bytes; ID or name as configured)
- *   str consent id   (u8 length + bytes; empty when none)
- *   str app name     (u8 length + bytes; may be empty)
- *   str scope * n    (u8 length + bytes each)
- * Strings longer than 255 bytes are not storable (encode fails).
+ *   str user id
+ *   str application  (ID or name as configured)
+ *   str consent id   (empty when none)
+ *   str app name     (may be empty)
+ *   str scope * n
+ * Every str is one of:
+ *   u8 0xFF + 16 bytes  a canonical lowercase UUID (36 chars, '-' at 8, 13,
+ *                       18 and 23, [0-9a-f] elsewhere), the 16 raw bytes
+ *                       in text order; decodes to the lowercase text form
+ *   u8 length (0..254) + bytes   any other text
+ * The encoding is canonical: a canonical lowercase UUID is always written
+ * in the 0xFF form, and a text string whose bytes are one is rejected.
+ * UUID-looking strings that are not canonical (uppercase, braces, ...) are
+ * stored as text, unchanged.  Text strings longer than 254 bytes are not
+ * storable (encode fails).
  */
 #ifndef PC_CACHE_H
 #define PC_CACHE_H
 
 #include "pc_consent.h"
 
-#define PC_CACHE_FORMAT 1
+#define PC_CACHE_FORMAT 2
 #define PC_CACHE_KEY_LEN 20 /* SHA-1 */
 #define PC_CACHE_MAX_VALUE 4096
 
@@ -67,8 +76,8 @@ typedef struct pc_cache_entry_t {
 void pc_cache_key(unsigned char key[PC_CACHE_KEY_LEN], pc_cache_kind_e kind,
                   const char *env_id, const char *user, const char *app);
 
-/* Encode; APR_EINVAL when a string is over 255 bytes or there are more
- * than 255 scopes (the caller then simply does not cache). */
+/* Encode; APR_EINVAL when a text string is over 254 bytes or there are
+ * more than 255 scopes (the caller then simply does not cache). */
 apr_status_t pc_cache_encode(unsigned char **buf, unsigned int *len,
                              const pc_cache_entry_t *e, apr_pool_t *p);
 

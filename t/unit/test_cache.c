@@ -233,7 +233,7 @@ static void test_layout(void)
 {
     static const char *const sc[] = {"a", "bc"};
     static const unsigned char want[] = {
-        0x01, 0x01, 0x01, 0x02,             /* format, kind, ACCEPTED, 2 scopes */
+        0x02, 0x01, 0x01, 0x02,             /* format, kind, ACCEPTED, 2 scopes */
         0x01, 0x02, 0x03, 0x04,             /* fetched_at */
         0x0A, 0x0B, 0x0C, 0x0D,             /* fresh_until */
         0x11, 0x22, 0x33, 0x44,             /* expires_at */
@@ -266,6 +266,41 @@ static void test_layout(void)
            "hand-built bytes decode");
     is_int(d.consent ? d.consent->expires_at : 0, apr_time_from_sec(0x11223344),
            "expires_at to the second");
+
+    {   /* canonical lowercase UUIDs, scopes included, are packed */
+        static const char *const usc[] = {"00112233-4455-6677-8899-aabbccddeeff"};
+        static const unsigned char uwant[] = {
+            0x02, 0x01, 0x01, 0x01,         /* format, kind, ACCEPTED, 1 scope */
+            0x01, 0x02, 0x03, 0x04,         /* fetched_at */
+            0x0A, 0x0B, 0x0C, 0x0D,         /* fresh_until */
+            0x11, 0x22, 0x33, 0x44,         /* expires_at */
+            0xFF, 0x5d, 0x1b, 0x2a, 0x3c, 0x8f, 0x4e, 0x4b, 0x6a, /* user */
+                  0x9c, 0x7d, 0x0e, 0x1f, 0x2a, 0x3b, 0x4c, 0x5d,
+            0x02, 'a', 'p',                 /* app (text) */
+            0xFF, 0x0f, 0x9e, 0x8d, 0x7c, 0x6b, 0x5a, 0x49, 0x48, /* consent id */
+                  0x83, 0x72, 0x61, 0x50, 0xf4, 0xe3, 0xd2, 0xc1,
+            0x00,                           /* app name (empty) */
+            0xFF, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, /* scope */
+                  0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff,
+        };
+        pc_consent_t *uc = make_consent("ACCEPTED", NULL, usc, 1,
+                                        apr_time_from_sec(0x11223344));
+        e.user_id = USER_ID;
+        e.consent = uc;
+        is_int(pc_cache_encode(&buf, &len, &e, p), APR_SUCCESS, "encode UUID entry");
+        is_int(len, sizeof(uwant), "length of UUID entry");
+        ok(len == sizeof(uwant) && memcmp(buf, uwant, len) == 0,
+           "UUIDs stored as 0xFF + 16 raw bytes, other text as length + bytes");
+        is_int(pc_cache_decode(&d, uwant, sizeof(uwant), USER_ID, "ap", p),
+               APR_SUCCESS, "hand-built UUID bytes decode (expected user matches)");
+        is_str(d.user_id, USER_ID, "user UUID decodes to lowercase text");
+        is_str(d.consent ? d.consent->id : NULL, CONSENT_ID,
+               "consent UUID decodes to lowercase text");
+        is_str(d.consent && d.consent->scopes->nelts == 1
+                   ? APR_ARRAY_IDX(d.consent->scopes, 0, const char *) : NULL,
+               usc[0], "scope UUID decodes to lowercase text");
+        e.user_id = "u1";
+    }
 
     /* clamping: before the epoch -> 0, past 2106 -> UINT32_MAX */
     e.consent = NULL;
@@ -312,8 +347,11 @@ static void test_decode_rejects(void)
     is_int(pc_cache_decode(&d, buf, len, NULL, NULL, p), APR_SUCCESS, "sample decodes");
 
     m = copy(buf, len, 0);
-    m[0] = 2;
-    is_int(pc_cache_decode(&d, m, len, NULL, NULL, p), APR_EINVAL, "format 2 rejected");
+    m[0] = 1;
+    is_int(pc_cache_decode(&d, m, len, NULL, NULL, p), APR_EINVAL,
+           "format 1 (UUIDs as text) rejected");
+    m[0] = 3;
+    is_int(pc_cache_decode(&d, m, len, NULL, NULL, p), APR_EINVAL, "format 3 rejected");
     m[0] = 0;
     is_int(pc_cache_decode(&d, m, len, NULL, NULL, p), APR_EINVAL, "format 0 rejected");
     free(m);
@@ -362,18 +400,31 @@ static void test_decode_rejects(void)
     m[off] = 8;
     is_int(pc_cache_decode(&d, m, len, NULL, NULL, p), APR_EINVAL,
            "string length one past the end rejected");
+    m[off] = 254;
+    is_int(pc_cache_decode(&d, m, len, NULL, NULL, p), APR_EINVAL,
+           "string length 254 past the end rejected");
     m[off] = 255;
     is_int(pc_cache_decode(&d, m, len, NULL, NULL, p), APR_EINVAL,
-           "string length 255 past the end rejected");
+           "UUID marker with only 7 bytes left rejected");
     m[off] = 7;
+    is_int(m[16], 0xFF, "user id is a packed UUID");
     m[16] = 200; /* user id length */
     is_int(pc_cache_decode(&d, m, len, NULL, NULL, p), APR_EINVAL,
            "first string length past the end rejected");
-    m[16] = 36;
-    m[17 + 5] = '\0';
+    m[16] = 0xFF;
+    /* app name "Web" follows the three packed UUIDs */
+    off = 16 + 3 * 17;
+    is_int(m[off], 3, "found the app name length byte");
+    m[off + 2] = '\0';
     is_int(pc_cache_decode(&d, m, len, NULL, NULL, p), APR_EINVAL,
-           "NUL inside the user id rejected");
-    m[17 + 5] = USER_ID[5];
+           "NUL inside the app name rejected");
+    m[off + 2] = 'e';
+    m[17 + 5] = 0; /* a zero byte inside a packed UUID is just data */
+    is_int(pc_cache_decode(&d, m, len, NULL, NULL, p), APR_SUCCESS,
+           "zero byte inside a packed UUID decodes");
+    is_str(d.user_id, "5d1b2a3c-8f00-4b6a-9c7d-0e1f2a3b4c5d",
+           "as 00 in the text form");
+    m[17 + 5] = buf[17 + 5];
     m[len - 1] = '\0';
     is_int(pc_cache_decode(&d, m, len, NULL, NULL, p), APR_EINVAL,
            "NUL at the end of a scope rejected");
@@ -386,7 +437,7 @@ static void test_decode_rejects(void)
     is_int(pc_cache_decode(&d, NULL, 0, NULL, NULL, p), APR_EINVAL, "NULL buffer");
 
     {   /* hand-built, otherwise valid values of exactly the limit and one
-         * byte over: 16 header + 4 empty strings + 15 x 255-byte scopes +
+         * byte over: 16 header + 4 empty strings + 15 x 254-byte scopes +
          * one last scope that fills up */
         unsigned int sizes[2] = {PC_CACHE_MAX_VALUE, PC_CACHE_MAX_VALUE + 1};
         apr_status_t want[2] = {APR_SUCCESS, APR_EINVAL};
@@ -402,8 +453,8 @@ static void test_decode_rejects(void)
             memset(m + w, 0, 12 + 4);
             w += 12 + 4;
             for (i = 0; i < 15; i++) {
-                m[w] = 255;
-                w += 256;
+                m[w] = 254;
+                w += 255;
             }
             m[w] = (unsigned char)(total - w - 1);
             is_int(pc_cache_decode(&d, m, total, NULL, NULL, p), want[k],
@@ -430,6 +481,127 @@ static void test_decode_rejects(void)
         m[nl] = 0;
         is_int(pc_cache_decode(&d, m, nl + 1, NULL, NULL, p), APR_EINVAL,
                "status none with a consent id rejected");
+        free(m);
+    }
+}
+
+/* ---- UUID packing ------------------------------------------------------- */
+
+/* The layout example with the user id replaced by a text string. */
+static unsigned char *with_text_user(const char *user, unsigned int *len)
+{
+    static const unsigned char head[] = {
+        0x02, 0x01, 0x01, 0x00, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0,
+    };
+    static const unsigned char tail[] = {0x02, 'a', 'p', 0x01, 'c', 0x00};
+    size_t n = strlen(user);
+    unsigned char *m = malloc(sizeof(head) + 1 + n + sizeof(tail));
+
+    memcpy(m, head, sizeof(head));
+    m[sizeof(head)] = (unsigned char)n;
+    memcpy(m + sizeof(head) + 1, user, n);
+    memcpy(m + sizeof(head) + 1 + n, tail, sizeof(tail));
+    *len = (unsigned int)(sizeof(head) + 1 + n + sizeof(tail));
+    return m;
+}
+
+static void test_uuid(void)
+{
+    static const char *const text[] = {
+        "5D1B2A3C-8F4E-4B6A-9C7D-0E1F2A3B4C5D", /* uppercase */
+        "5d1b2a3c-8f4e-4b6a-9c7d-0e1f2a3b4c5D", /* one uppercase digit */
+        "5d1b2a3c8f4e-4b6a-9c7d-0e1f2a3b4c5d-", /* dash misplaced */
+        "5d1b2a3c-8f4e-4b6a-9c7d-0e1f2a3b4c5g", /* not hex */
+        "5d1b2a3c-8f4e-4b6a-9c7d-0e1f2a3b4c5",  /* 35 chars */
+        "5d1b2a3c-8f4e-4b6a-9c7d-0e1f2a3b4c5d0", /* 37 chars */
+        "{5d1b2a3c-8f4e-4b6a-9c7d-0e1f2a3b4c5}",
+        "5d1b2a3c58f4e54b6a59c7d50e1f2a3b4c5d",  /* digits where dashes go */
+    };
+    pc_cache_entry_t e = consent_entry(make_consent("ACCEPTED", NULL, NULL, 0, 0)), d;
+    unsigned char *buf, *m;
+    unsigned int len, i;
+
+    for (i = 0; i < sizeof(text) / sizeof(text[0]); i++) {
+        size_t n = strlen(text[i]);
+        e.user_id = text[i];
+        is_int(pc_cache_encode(&buf, &len, &e, p), APR_SUCCESS,
+               "encode near-UUID user %u", i);
+        ok(len > 17 + n && buf[16] == n && memcmp(buf + 17, text[i], n) == 0,
+           "near-UUID user %u stored as text", i);
+        is_int(pc_cache_decode(&d, buf, len, text[i], APP_ID, p), APR_SUCCESS,
+               "near-UUID user %u round-trips and matches byte for byte", i);
+        is_str(d.user_id, text[i], "near-UUID user %u unchanged", i);
+    }
+    e.user_id = text[0];
+    pc_cache_encode(&buf, &len, &e, p);
+    is_int(pc_cache_decode(&d, buf, len, USER_ID, NULL, p), APR_EMISMATCH,
+           "uppercase UUID user does not match the lowercase one");
+
+    /* a packed UUID next to text: all three UUID fields packed */
+    e = consent_entry(make_consent("ACCEPTED", NULL, NULL, 0, 0));
+    is_int(pc_cache_encode(&buf, &len, &e, p), APR_SUCCESS, "encode UUID entry");
+    is_int(len, 16 + 3 * 17 + 1, "three packed UUIDs + empty app name");
+    ok(buf[16] == 0xFF && buf[33] == 0xFF && buf[50] == 0xFF,
+       "user, app and consent id carry the marker");
+
+    /* the same bytes as text are not canonical */
+    m = with_text_user("u1", &len);
+    is_int(pc_cache_decode(&d, m, len, "u1", "ap", p), APR_SUCCESS,
+           "text user (control) decodes");
+    free(m);
+    m = with_text_user(USER_ID, &len);
+    is_int(pc_cache_decode(&d, m, len, NULL, NULL, p), APR_EINVAL,
+           "lowercase UUID encoded as text rejected");
+    free(m);
+    m = with_text_user(text[0], &len);
+    is_int(pc_cache_decode(&d, m, len, text[0], "ap", p), APR_SUCCESS,
+           "uppercase UUID encoded as text decodes");
+    free(m);
+
+    /* marker followed by fewer than 16 bytes */
+    {
+        static const unsigned char head[] = {
+            0x02, 0x01, 0x00, 0x00, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0,
+            0x00, 0x00, 0x00,                   /* user, app, consent id */
+            0xFF,                               /* app name: marker */
+        };
+        unsigned int k, bad = 0;
+        for (k = 0; k < 16; k++) {
+            m = malloc(sizeof(head) + k); /* exact size: ASan sees overreads */
+            memcpy(m, head, sizeof(head));
+            memset(m + sizeof(head), 0xab, k);
+            if (pc_cache_decode(&d, m, (unsigned int)sizeof(head) + k, NULL,
+                                NULL, p) != APR_EINVAL)
+                bad++;
+            free(m);
+        }
+        is_int(bad, 0, "UUID marker with 0..15 bytes left rejected");
+    }
+    {
+        static const unsigned char head[] = {
+            0x02, 0x01, 0x00, 0x00, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0,
+            0xFF,                               /* user: marker */
+        };
+        static const unsigned char tail[] = {0x00, 0x00, 0x00};
+        unsigned int k, bad = 0;
+        for (k = 0; k < 16; k++) {
+            m = malloc(sizeof(head) + k + sizeof(tail));
+            memcpy(m, head, sizeof(head));
+            memset(m + sizeof(head), 0xab, k);
+            memcpy(m + sizeof(head) + k, tail, sizeof(tail));
+            if (pc_cache_decode(&d, m, (unsigned int)(sizeof(head) + k + sizeof(tail)),
+                                NULL, NULL, p) != APR_EINVAL)
+                bad++;
+            free(m);
+        }
+        is_int(bad, 0, "UUID marker eating the following strings rejected");
+        m = malloc(sizeof(head) + 16 + sizeof(tail));
+        memcpy(m, head, sizeof(head));
+        memset(m + sizeof(head), 0xab, 16);
+        memcpy(m + sizeof(head) + 16, tail, sizeof(tail));
+        is_int(pc_cache_decode(&d, m, (unsigned int)(sizeof(head) + 16 + sizeof(tail)),
+                               "abababab-abab-abab-abab-abababababab", "", p),
+               APR_SUCCESS, "UUID marker with 16 bytes decodes");
         free(m);
     }
 }
@@ -504,47 +676,52 @@ static void test_expect(void)
 
 static void test_encode_limits(void)
 {
-    char *s255 = apr_palloc(p, 257), *s256 = apr_palloc(p, 257);
+    char *s254 = apr_palloc(p, 256), *s255 = apr_palloc(p, 256);
     const char *many[256], *big[20];
     pc_cache_entry_t e;
     unsigned char *buf = NULL;
     unsigned int len = 0;
     int i;
 
-    memset(s255, 'x', 255);
+    memset(s254, 'x', 254);
+    s254[254] = '\0';
+    memset(s255, 'y', 255);
     s255[255] = '\0';
-    memset(s256, 'y', 256);
-    s256[256] = '\0';
     for (i = 0; i < 256; i++)
         many[i] = "s";
     for (i = 0; i < 20; i++)
-        big[i] = s255;
+        big[i] = s254;
 
+    e = consent_entry(make_consent("ACCEPTED", NULL, (const char *const *)&s254, 1, 0));
+    is_int(pc_cache_encode(&buf, &len, &e, p), APR_SUCCESS, "254-byte scope accepted");
+    is_int(len, 16 + 3 * 17 + 1 + 1 + 254, "254-byte scope: length byte + bytes");
+    is_int(buf[len - 255], 254, "254-byte scope: length byte 254");
     e = consent_entry(make_consent("ACCEPTED", NULL, (const char *const *)&s255, 1, 0));
-    is_int(pc_cache_encode(&buf, &len, &e, p), APR_SUCCESS, "255-byte scope accepted");
-    e = consent_entry(make_consent("ACCEPTED", NULL, (const char *const *)&s256, 1, 0));
-    is_int(pc_cache_encode(&buf, &len, &e, p), APR_EINVAL, "256-byte scope rejected");
+    is_int(pc_cache_encode(&buf, &len, &e, p), APR_EINVAL,
+           "255-byte scope rejected (255 is the UUID marker)");
     e = consent_entry(make_consent("ACCEPTED", NULL, many, 255, 0));
     is_int(pc_cache_encode(&buf, &len, &e, p), APR_SUCCESS, "255 scopes accepted");
     is_int(buf[3], 255, "scope count byte 255");
     e = consent_entry(make_consent("ACCEPTED", NULL, many, 256, 0));
     is_int(pc_cache_encode(&buf, &len, &e, p), APR_EINVAL, "256 scopes rejected");
-    e = consent_entry(make_consent("ACCEPTED", s256, NULL, 0, 0));
-    is_int(pc_cache_encode(&buf, &len, &e, p), APR_EINVAL, "256-byte app name rejected");
+    e = consent_entry(make_consent("ACCEPTED", s255, NULL, 0, 0));
+    is_int(pc_cache_encode(&buf, &len, &e, p), APR_EINVAL, "255-byte app name rejected");
     e = consent_entry(NULL);
-    e.user_id = s256;
-    is_int(pc_cache_encode(&buf, &len, &e, p), APR_EINVAL, "256-byte user rejected");
+    e.user_id = s255;
+    is_int(pc_cache_encode(&buf, &len, &e, p), APR_EINVAL, "255-byte user rejected");
+    e.user_id = s254;
+    is_int(pc_cache_encode(&buf, &len, &e, p), APR_SUCCESS, "254-byte user accepted");
     e = consent_entry(NULL);
-    e.app = s256;
-    is_int(pc_cache_encode(&buf, &len, &e, p), APR_EINVAL, "256-byte app rejected");
+    e.app = s255;
+    is_int(pc_cache_encode(&buf, &len, &e, p), APR_EINVAL, "255-byte app rejected");
     e = consent_entry(make_consent("ACCEPTED", NULL, NULL, 0, 0));
-    e.consent->id = s256;
-    is_int(pc_cache_encode(&buf, &len, &e, p), APR_EINVAL, "256-byte consent id rejected");
+    e.consent->id = s255;
+    is_int(pc_cache_encode(&buf, &len, &e, p), APR_EINVAL, "255-byte consent id rejected");
     e = consent_entry(make_consent("ACCEPTED", NULL, big, 20, 0));
     is_int(pc_cache_encode(&buf, &len, &e, p), APR_EINVAL,
            "value over PC_CACHE_MAX_VALUE rejected");
     e = consent_entry(make_consent("ACCEPTED", NULL, big, 15, 0));
-    is_int(pc_cache_encode(&buf, &len, &e, p), APR_SUCCESS, "15 x 255-byte scopes fit");
+    is_int(pc_cache_encode(&buf, &len, &e, p), APR_SUCCESS, "15 x 254-byte scopes fit");
     ok(len <= PC_CACHE_MAX_VALUE, "and stay within PC_CACHE_MAX_VALUE (%u)", len);
     e = consent_entry(NULL);
     e.kind = (pc_cache_kind_e)3;
@@ -561,9 +738,11 @@ static void test_typical_size(void)
 
     is_int(pc_cache_encode(&buf, &len, &e, p), APR_SUCCESS, "encode typical entry");
     printf("# typical consent value: %u bytes\n", len);
-    /* 16 header + 3 UUIDs as text (3 x 37) + "Web Portal" (11) + scopes (21) */
-    is_int(len, 16 + 3 * 37 + 11 + 7 + 8 + 6, "typical size follows the layout");
-    ok(len <= 160, "typical entry is at most 160 bytes (%u)", len);
+    /* 16 header + 3 packed UUIDs (3 x 17) + "Web Portal" (11) + scopes (21) */
+    is_int(len, 16 + 3 * 17 + 11 + 7 + 8 + 6, "typical size follows the layout");
+    ok(PC_CACHE_KEY_LEN + len + 24 <= 200,
+       "key + typical value + shmcb index (24) fit in 200 bytes (%u)",
+       PC_CACHE_KEY_LEN + len + 24);
 }
 
 /* ---- TTL arithmetic ----------------------------------------------------- */
@@ -644,6 +823,7 @@ int main(void)
     test_round_trip_user();
     test_layout();
     test_decode_rejects();
+    test_uuid();
     test_mutations();
     test_expect();
     test_encode_limits();
