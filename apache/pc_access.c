@@ -58,6 +58,18 @@ static void set_bad_user(pc_req_state *st, const char *reason)
     st->reason = reason;
 }
 
+/* The request is decided by a cache entry (fresh, or stale). */
+static void from_entry(pc_req_state *st, const pc_cache_entry_t *e,
+                       const char *source)
+{
+    st->consent = e->consent;
+    st->source = source;
+    if (e->unknown_user)
+        set_bad_user(st, "deny:unknown-user");
+    else
+        st->state = PC_ST_FOUND;
+}
+
 static const char *app_of(const pc_dir_conf *dc)
 {
     return dc->app_id ? dc->app_id : dc->app_name;
@@ -83,11 +95,7 @@ static void upstream_failed(request_rec *r, pc_req_state *st,
                       "(PingOneConsentStaleIfError)",
                       st->err.message ? st->err.message : "unknown",
                       apr_time_sec(apr_time_now() - stale->fresh_until));
-        st->consent = stale->consent;
-        st->source = "stale";
-        st->state = stale->unknown_user ? PC_ST_BADUSER : PC_ST_FOUND;
-        if (stale->unknown_user)
-            st->reason = "deny:unknown-user";
+        from_entry(st, stale, "stale");
         return;
     }
     if (sc->fail_open == 1) {
@@ -133,12 +141,7 @@ static void consent_lookup(request_rec *r, const pc_dir_conf *dc,
         int f = pc_cache_freshness(&e, now, stale_window);
         if (f == 1) {
             pc_count(PC_CNT_HIT);
-            st->consent = e.consent;
-            st->source = "cache";
-            if (e.unknown_user)
-                set_bad_user(st, "deny:unknown-user");
-            else
-                st->state = PC_ST_FOUND;
+            from_entry(st, &e, "cache");
             return;
         }
         if (f == 0)
@@ -161,12 +164,7 @@ static void consent_lookup(request_rec *r, const pc_dir_conf *dc,
         if (ok && pc_shared_get(&e, key, st->user_id, app_of(dc), r) ==
                       APR_SUCCESS &&
             pc_cache_freshness(&e, apr_time_now(), 0) == 1) {
-            st->consent = e.consent;
-            st->source = "cache";
-            if (e.unknown_user)
-                set_bad_user(st, "deny:unknown-user");
-            else
-                st->state = PC_ST_FOUND;
+            from_entry(st, &e, "cache");
             return;
         }
         if (!ok) {
