@@ -129,15 +129,16 @@ static void consent_lookup(request_rec *r, const pc_dir_conf *dc,
                            const pc_srv_conf *sc, pc_client_t *client,
                            pc_req_state *st)
 {
-    unsigned char key[PC_CACHE_KEY_LEN];
+    pc_cache_id_t id;
+    const unsigned char *key;
     pc_cache_entry_t e, *stale = NULL;
     apr_array_header_t *consents;
     apr_time_t now = apr_time_now(), fresh;
     int stale_window = ttl_or(sc->stale_if_error, 0), backoff, lead, ok = 0;
     const char *tag = NULL, *retry_after = NULL;
 
-    pc_cache_key(key, PC_CK_CONSENT, sc->env_id, st->user_id, app_of(dc));
-    if (pc_shared_get(&e, key, st->user_id, app_of(dc), r) == APR_SUCCESS) {
+    pc_cache_id_init(&id, PC_CK_CONSENT, sc->env_id, st->user_id, app_of(dc));
+    if (pc_shared_get(&e, &id, st->user_id, app_of(dc), r) == APR_SUCCESS) {
         int f = pc_cache_freshness(&e, now, stale_window);
         if (f == 1) {
             pc_count(PC_CNT_HIT);
@@ -158,10 +159,11 @@ static void consent_lookup(request_rec *r, const pc_dir_conf *dc,
     }
 
     /* Single flight: one process asks, the others wait for its answer. */
+    key = pc_cache_id_key(&id);
     lead = pc_flight_begin(key, client->conf->timeout_ms, &ok, &tag,
                            &retry_after, r);
     if (lead == 0) {
-        if (ok && pc_shared_get(&e, key, st->user_id, app_of(dc), r) ==
+        if (ok && pc_shared_get(&e, &id, st->user_id, app_of(dc), r) ==
                       APR_SUCCESS &&
             pc_cache_freshness(&e, apr_time_now(), 0) == 1) {
             from_entry(st, &e, "cache");
@@ -220,7 +222,7 @@ static void consent_lookup(request_rec *r, const pc_dir_conf *dc,
                                  ttl_or(sc->deny_ttl, PC_DEFAULT_DENY_TTL));
     if (fresh) {
         e.fresh_until = fresh;
-        pc_shared_put(key, &e, pc_cache_store_expiry(fresh, stale_window), r);
+        pc_shared_put(&id, &e, pc_cache_store_expiry(fresh, stale_window), r);
     }
     if (lead == 1)
         pc_flight_end(key, 1, NULL, NULL);
@@ -230,15 +232,15 @@ static void consent_lookup(request_rec *r, const pc_dir_conf *dc,
 static void resolve_username(request_rec *r, const pc_srv_conf *sc,
                              pc_client_t *client, pc_req_state *st)
 {
-    unsigned char key[PC_CACHE_KEY_LEN];
+    pc_cache_id_t cid;
     pc_cache_entry_t e;
     apr_time_t now = apr_time_now();
     const char *id = NULL;
     int allow_ttl = ttl_or(sc->allow_ttl, PC_DEFAULT_ALLOW_TTL);
     int deny_ttl = ttl_or(sc->deny_ttl, PC_DEFAULT_DENY_TTL);
 
-    pc_cache_key(key, PC_CK_USER, sc->env_id, st->user, "");
-    if (pc_shared_get(&e, key, NULL, NULL, r) == APR_SUCCESS &&
+    pc_cache_id_init(&cid, PC_CK_USER, sc->env_id, st->user, "");
+    if (pc_shared_get(&e, &cid, NULL, NULL, r) == APR_SUCCESS &&
         e.kind == PC_CK_USER && pc_cache_freshness(&e, now, 0) == 1 &&
         e.consent == NULL && e.app && strcmp(e.app, st->user) == 0) {
         id = e.user_id && *e.user_id ? e.user_id : NULL;
@@ -263,7 +265,7 @@ static void resolve_username(request_rec *r, const pc_srv_conf *sc,
         e.fetched_at = now;
         e.fresh_until = now + apr_time_from_sec(id ? allow_ttl : deny_ttl);
         if ((id ? allow_ttl : deny_ttl) > 0)
-            pc_shared_put(key, &e, e.fresh_until, r);
+            pc_shared_put(&cid, &e, e.fresh_until, r);
     }
     if (id == NULL) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,

@@ -282,10 +282,12 @@ void pc_backoff_set(apr_time_t until)
 
 #define PC_L1_SLOTS 2048
 #define PC_L1_VALUE 256
+#define PC_L1_IDENT 200
 #define PC_L1_STRIPES 16
 
 typedef struct l1_slot_t {
-    unsigned char key[PC_CACHE_KEY_LEN];
+    unsigned int ident_len;
+    char ident[PC_L1_IDENT];
     apr_uint32_t gen;
     apr_time_t until;
     unsigned int len;
@@ -295,9 +297,50 @@ typedef struct l1_slot_t {
 static l1_slot_t *l1;
 static apr_thread_mutex_t *l1_locks[PC_L1_STRIPES];
 
-static unsigned int l1_index(const unsigned char *key)
+void pc_cache_id_init(pc_cache_id_t *id, pc_cache_kind_e kind,
+                      const char *env, const char *user, const char *app)
 {
-    return ((unsigned int)key[3] << 8 | key[4]) % PC_L1_SLOTS;
+    id->kind = kind;
+    id->env = env ? env : "";
+    id->user = user ? user : "";
+    id->app = app ? app : "";
+    id->have_key = 0;
+}
+
+const unsigned char *pc_cache_id_key(pc_cache_id_t *id)
+{
+    if (!id->have_key) {
+        pc_cache_key(id->key, id->kind, id->env, id->user, id->app);
+        id->have_key = 1;
+    }
+    return id->key;
+}
+
+/* kind, env, NUL, user, NUL, app: the same fields the SHA-1 key covers.
+ * 0 when too long for a slot (then there is no per-process copy). */
+static unsigned int l1_ident(const pc_cache_id_t *id, char *buf)
+{
+    size_t a = strlen(id->env), b = strlen(id->user), c = strlen(id->app);
+    unsigned int n = (unsigned int)(1 + a + 1 + b + 1 + c);
+
+    if (a + b + c + 3 > PC_L1_IDENT)
+        return 0;
+    buf[0] = (char)id->kind;
+    memcpy(buf + 1, id->env, a);
+    buf[1 + a] = '\0';
+    memcpy(buf + 2 + a, id->user, b);
+    buf[2 + a + b] = '\0';
+    memcpy(buf + 3 + a + b, id->app, c);
+    return n;
+}
+
+static unsigned int l1_index(const char *ident, unsigned int n)
+{
+    apr_uint32_t h = 2166136261u; /* FNV-1a: spreading, not security */
+    unsigned int i;
+    for (i = 0; i < n; i++)
+        h = (h ^ (unsigned char)ident[i]) * 16777619u;
+    return h % PC_L1_SLOTS;
 }
 
 static void l1_init(apr_pool_t *p)
@@ -315,19 +358,22 @@ static void l1_init(apr_pool_t *p)
     }
 }
 
-static int l1_get(const unsigned char *key, unsigned char *buf,
+static int l1_get(const pc_cache_id_t *id, unsigned char *buf,
                   unsigned int *len, apr_time_t now)
 {
-    unsigned int i = l1_index(key);
-    apr_thread_mutex_t *m = l1_locks[i % PC_L1_STRIPES];
+    char ident[PC_L1_IDENT];
+    unsigned int n, i;
+    apr_thread_mutex_t *m;
     l1_slot_t *sl;
     int found = 0;
 
-    if (l1 == NULL)
+    if (l1 == NULL || (n = l1_ident(id, ident)) == 0)
         return 0;
+    i = l1_index(ident, n);
+    m = l1_locks[i % PC_L1_STRIPES];
     sl = &l1[i];
     apr_thread_mutex_lock(m);
-    if (sl->len && memcmp(sl->key, key, PC_CACHE_KEY_LEN) == 0 &&
+    if (sl->len && sl->ident_len == n && memcmp(sl->ident, ident, n) == 0 &&
         sl->gen == __atomic_load_n(&g->seg->generation, __ATOMIC_ACQUIRE) &&
         now < sl->until) {
         memcpy(buf, sl->val, sl->len);
@@ -338,18 +384,22 @@ static int l1_get(const unsigned char *key, unsigned char *buf,
     return found;
 }
 
-static void l1_put(const unsigned char *key, const unsigned char *val,
+static void l1_put(const pc_cache_id_t *id, const unsigned char *val,
                    unsigned int len, apr_time_t until, apr_uint32_t gen)
 {
-    unsigned int i = l1_index(key);
-    apr_thread_mutex_t *m = l1_locks[i % PC_L1_STRIPES];
+    char ident[PC_L1_IDENT];
+    unsigned int n, i;
+    apr_thread_mutex_t *m;
     l1_slot_t *sl;
 
-    if (l1 == NULL || len > PC_L1_VALUE)
+    if (l1 == NULL || len > PC_L1_VALUE || (n = l1_ident(id, ident)) == 0)
         return;
+    i = l1_index(ident, n);
+    m = l1_locks[i % PC_L1_STRIPES];
     sl = &l1[i];
     apr_thread_mutex_lock(m);
-    memcpy(sl->key, key, PC_CACHE_KEY_LEN);
+    memcpy(sl->ident, ident, n);
+    sl->ident_len = n;
     memcpy(sl->val, val, len);
     sl->len = len;
     sl->until = until;
@@ -384,7 +434,7 @@ static void cache_error(request_rec *r, const char *what, apr_status_t rv)
                       pc_log_safe(r->pool, g->cache_spec, 100), what);
 }
 
-apr_status_t pc_shared_get(pc_cache_entry_t *e, const unsigned char *key,
+apr_status_t pc_shared_get(pc_cache_entry_t *e, pc_cache_id_t *id,
                            const char *expect_user, const char *expect_app,
                            request_rec *r)
 {
@@ -396,7 +446,8 @@ apr_status_t pc_shared_get(pc_cache_entry_t *e, const unsigned char *key,
 
     if (!pc_shared_ready())
         return APR_NOTFOUND;
-    if (!l1_get(key, buf, &len, apr_time_now())) {
+    if (!l1_get(id, buf, &len, apr_time_now())) {
+        const unsigned char *key = pc_cache_id_key(id);
         /* Read the generation first: a purge during the lookup then makes
          * the copy below stale rather than the other way round. */
         gen = __atomic_load_n(&g->seg->generation, __ATOMIC_ACQUIRE);
@@ -415,7 +466,7 @@ apr_status_t pc_shared_get(pc_cache_entry_t *e, const unsigned char *key,
         }
         rv = pc_cache_decode(e, buf, len, expect_user, expect_app, r->pool);
         if (rv == APR_SUCCESS)
-            l1_put(key, buf, len, e->fresh_until + apr_time_from_sec(
+            l1_put(id, buf, len, e->fresh_until + apr_time_from_sec(
                                       g_stale_window), gen);
         goto decoded;
     }
@@ -431,7 +482,7 @@ decoded:
     return APR_SUCCESS;
 }
 
-void pc_shared_put(const unsigned char *key, const pc_cache_entry_t *e,
+void pc_shared_put(pc_cache_id_t *id, const pc_cache_entry_t *e,
                    apr_time_t store_until, request_rec *r)
 {
     unsigned char *buf;
@@ -444,10 +495,11 @@ void pc_shared_put(const unsigned char *key, const pc_cache_entry_t *e,
         pc_cache_encode(&buf, &len, e, r->pool) != APR_SUCCESS)
         return;
     gen = __atomic_load_n(&g->seg->generation, __ATOMIC_ACQUIRE);
-    l1_put(key, buf, len, store_until, gen);
+    l1_put(id, buf, len, store_until, gen);
     if (g_cache_locks)
         lock();
-    rv = g->provider->store(g->inst, r->server, key, PC_CACHE_KEY_LEN,
+    rv = g->provider->store(g->inst, r->server, pc_cache_id_key(id),
+                            PC_CACHE_KEY_LEN,
                             store_until, buf, len, r->pool);
     if (g_cache_locks)
         unlock();

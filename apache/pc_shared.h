@@ -32,12 +32,27 @@ void pc_shared_child_init(apr_pool_t *p, server_rec *s);
  * by auth base, environment and client ID). */
 pc_token_store_t *pc_shared_token_store(apr_pool_t *p, const char *identity);
 
+/* What a cache entry is for.  The SHA-1 cache key is computed only when
+ * the shared cache is asked (pc_cache_id_key); the per-process copies are
+ * found by the identity itself, so a warm hit costs no hashing beyond a
+ * cheap index. */
+typedef struct pc_cache_id_t {
+    pc_cache_kind_e kind;
+    const char *env, *user, *app;
+    unsigned char key[PC_CACHE_KEY_LEN];
+    int have_key;
+} pc_cache_id_t;
+
+void pc_cache_id_init(pc_cache_id_t *id, pc_cache_kind_e kind,
+                      const char *env, const char *user, const char *app);
+const unsigned char *pc_cache_id_key(pc_cache_id_t *id);
+
 /* Cache access.  get: APR_SUCCESS with *e filled, APR_NOTFOUND, or an
  * error (the cache itself failed; logged, throttled). */
-apr_status_t pc_shared_get(pc_cache_entry_t *e, const unsigned char *key,
+apr_status_t pc_shared_get(pc_cache_entry_t *e, pc_cache_id_t *id,
                            const char *expect_user, const char *expect_app,
                            request_rec *r);
-void pc_shared_put(const unsigned char *key, const pc_cache_entry_t *e,
+void pc_shared_put(pc_cache_id_t *id, const pc_cache_entry_t *e,
                    apr_time_t store_until, request_rec *r);
 
 /* Single flight.  pc_flight_begin: 1 = the caller leads (asks PingOne and
