@@ -36,6 +36,7 @@
 #include <apr_strings.h>
 
 #include <dlfcn.h>
+#include <stddef.h>
 
 APLOG_USE_MODULE(pingone_consent);
 
@@ -281,17 +282,31 @@ void pc_backoff_set(apr_time_t until)
  */
 
 #define PC_L1_SLOTS 2048
-#define PC_L1_VALUE 256
 #define PC_L1_IDENT 200
+#define PC_L1_STRINGS 320
+#define PC_L1_SCOPES 24
 #define PC_L1_STRIPES 16
+
+/* An entry already decoded, laid out flat so a hit copies one block and
+ * sets a few pointers instead of decoding the value again. */
+enum { F_USER, F_APP, F_CID, F_APPNAME, F_STATUS, F_FIXED };
+#define F_NONE 0xFFFF
+
+typedef struct l1_flat_t {
+    apr_time_t fetched_at, fresh_until, expires_at;
+    unsigned char kind, unknown_user, has_consent, nscopes;
+    unsigned short used;                     /* bytes of str in use */
+    unsigned short off[F_FIXED + PC_L1_SCOPES];
+    char str[PC_L1_STRINGS];
+} l1_flat_t;
 
 typedef struct l1_slot_t {
     unsigned int ident_len;
     char ident[PC_L1_IDENT];
     apr_uint32_t gen;
     apr_time_t until;
-    unsigned int len;
-    unsigned char val[PC_L1_VALUE];
+    int valid;
+    l1_flat_t flat;
 } l1_slot_t;
 
 static l1_slot_t *l1;
@@ -358,13 +373,89 @@ static void l1_init(apr_pool_t *p)
     }
 }
 
-static int l1_get(const pc_cache_id_t *id, unsigned char *buf,
-                  unsigned int *len, apr_time_t now)
+static int flat_add(l1_flat_t *f, int field, const char *v)
+{
+    size_t n;
+    if (v == NULL) {
+        f->off[field] = F_NONE;
+        return 1;
+    }
+    n = strlen(v) + 1;
+    if (f->used + n > PC_L1_STRINGS)
+        return 0;
+    memcpy(f->str + f->used, v, n);
+    f->off[field] = f->used;
+    f->used = (unsigned short)(f->used + n);
+    return 1;
+}
+
+/* 0 when the entry does not fit a slot (then it simply is not kept). */
+static int flatten(l1_flat_t *f, const pc_cache_entry_t *e)
+{
+    const pc_consent_t *c = e->consent;
+    int i, n = c && c->scopes ? c->scopes->nelts : 0;
+
+    if (n > PC_L1_SCOPES)
+        return 0;
+    f->used = 0;
+    f->fetched_at = e->fetched_at;
+    f->fresh_until = e->fresh_until;
+    f->expires_at = c ? c->expires_at : 0;
+    f->kind = (unsigned char)e->kind;
+    f->unknown_user = (unsigned char)(e->unknown_user != 0);
+    f->has_consent = c != NULL;
+    f->nscopes = (unsigned char)n;
+    if (!flat_add(f, F_USER, e->user_id) || !flat_add(f, F_APP, e->app) ||
+        !flat_add(f, F_CID, c ? c->id : NULL) ||
+        !flat_add(f, F_APPNAME, c ? c->app_name : NULL) ||
+        !flat_add(f, F_STATUS, c ? c->status : NULL))
+        return 0;
+    for (i = 0; i < n; i++) {
+        if (!flat_add(f, F_FIXED + i,
+                      APR_ARRAY_IDX(c->scopes, i, const char *)))
+            return 0;
+    }
+    return 1;
+}
+
+static void unflatten(pc_cache_entry_t *e, const l1_flat_t *src,
+                      apr_pool_t *p)
+{
+    char *str = apr_pmemdup(p, src->str, src->used);
+#define S(k) (src->off[k] == F_NONE ? NULL : str + src->off[k])
+    int i;
+
+    memset(e, 0, sizeof(*e));
+    e->kind = (pc_cache_kind_e)src->kind;
+    e->fetched_at = src->fetched_at;
+    e->fresh_until = src->fresh_until;
+    e->unknown_user = src->unknown_user;
+    e->user_id = S(F_USER);
+    e->app = S(F_APP);
+    if (src->has_consent) {
+        pc_consent_t *c = apr_pcalloc(p, sizeof(*c));
+        c->id = S(F_CID);
+        c->app_name = S(F_APPNAME);
+        c->status = S(F_STATUS);
+        c->user_id = e->user_id;
+        c->expires_at = src->expires_at;
+        c->scopes = apr_array_make(p, src->nscopes ? src->nscopes : 1,
+                                   sizeof(const char *));
+        for (i = 0; i < src->nscopes; i++)
+            APR_ARRAY_PUSH(c->scopes, const char *) = S(F_FIXED + i);
+        e->consent = c;
+    }
+#undef S
+}
+
+static int l1_get(const pc_cache_id_t *id, pc_cache_entry_t *e,
+                  apr_time_t now, apr_pool_t *p)
 {
     char ident[PC_L1_IDENT];
     unsigned int n, i;
     apr_thread_mutex_t *m;
     l1_slot_t *sl;
+    l1_flat_t copy;
     int found = 0;
 
     if (l1 == NULL || (n = l1_ident(id, ident)) == 0)
@@ -373,26 +464,29 @@ static int l1_get(const pc_cache_id_t *id, unsigned char *buf,
     m = l1_locks[i % PC_L1_STRIPES];
     sl = &l1[i];
     apr_thread_mutex_lock(m);
-    if (sl->len && sl->ident_len == n && memcmp(sl->ident, ident, n) == 0 &&
+    if (sl->valid && sl->ident_len == n && memcmp(sl->ident, ident, n) == 0 &&
         sl->gen == __atomic_load_n(&g->seg->generation, __ATOMIC_ACQUIRE) &&
         now < sl->until) {
-        memcpy(buf, sl->val, sl->len);
-        *len = sl->len;
+        memcpy(&copy, &sl->flat,
+               offsetof(l1_flat_t, str) + sl->flat.used);
         found = 1;
     }
     apr_thread_mutex_unlock(m);
+    if (found)
+        unflatten(e, &copy, p);
     return found;
 }
 
-static void l1_put(const pc_cache_id_t *id, const unsigned char *val,
-                   unsigned int len, apr_time_t until, apr_uint32_t gen)
+static void l1_put(const pc_cache_id_t *id, const pc_cache_entry_t *e,
+                   apr_time_t until, apr_uint32_t gen)
 {
     char ident[PC_L1_IDENT];
     unsigned int n, i;
     apr_thread_mutex_t *m;
     l1_slot_t *sl;
+    l1_flat_t flat;
 
-    if (l1 == NULL || len > PC_L1_VALUE || (n = l1_ident(id, ident)) == 0)
+    if (l1 == NULL || (n = l1_ident(id, ident)) == 0 || !flatten(&flat, e))
         return;
     i = l1_index(ident, n);
     m = l1_locks[i % PC_L1_STRIPES];
@@ -400,10 +494,10 @@ static void l1_put(const pc_cache_id_t *id, const unsigned char *val,
     apr_thread_mutex_lock(m);
     memcpy(sl->ident, ident, n);
     sl->ident_len = n;
-    memcpy(sl->val, val, len);
-    sl->len = len;
+    memcpy(&sl->flat, &flat, offsetof(l1_flat_t, str) + flat.used);
     sl->until = until;
     sl->gen = gen;
+    sl->valid = 1;
     apr_thread_mutex_unlock(m);
 }
 
@@ -440,38 +534,33 @@ apr_status_t pc_shared_get(pc_cache_entry_t *e, pc_cache_id_t *id,
 {
     unsigned char buf[PC_CACHE_MAX_VALUE];
     unsigned int len = sizeof(buf);
-    apr_status_t rv;
-
+    const unsigned char *key;
     apr_uint32_t gen;
+    apr_status_t rv;
 
     if (!pc_shared_ready())
         return APR_NOTFOUND;
-    if (!l1_get(id, buf, &len, apr_time_now())) {
-        const unsigned char *key = pc_cache_id_key(id);
-        /* Read the generation first: a purge during the lookup then makes
-         * the copy below stale rather than the other way round. */
-        gen = __atomic_load_n(&g->seg->generation, __ATOMIC_ACQUIRE);
-        len = sizeof(buf);
-        if (g_cache_locks)
-            lock();
-        rv = g->provider->retrieve(g->inst, r->server, key, PC_CACHE_KEY_LEN,
-                                   buf, &len, r->pool);
-        if (g_cache_locks)
-            unlock();
-        if (rv == APR_NOTFOUND)
-            return APR_NOTFOUND;
-        if (rv != APR_SUCCESS) {
-            cache_error(r, "lookup", rv);
-            return rv;
-        }
-        rv = pc_cache_decode(e, buf, len, expect_user, expect_app, r->pool);
-        if (rv == APR_SUCCESS)
-            l1_put(id, buf, len, e->fresh_until + apr_time_from_sec(
-                                      g_stale_window), gen);
-        goto decoded;
+    /* The per-process copy is keyed by the very identity the caller
+     * expects, so there is nothing more to verify. */
+    if (l1_get(id, e, apr_time_now(), r->pool))
+        return APR_SUCCESS;
+    key = pc_cache_id_key(id);
+    /* Read the generation first: a purge during the lookup then makes the
+     * copy below stale rather than the other way round. */
+    gen = __atomic_load_n(&g->seg->generation, __ATOMIC_ACQUIRE);
+    if (g_cache_locks)
+        lock();
+    rv = g->provider->retrieve(g->inst, r->server, key, PC_CACHE_KEY_LEN, buf,
+                               &len, r->pool);
+    if (g_cache_locks)
+        unlock();
+    if (rv == APR_NOTFOUND)
+        return APR_NOTFOUND;
+    if (rv != APR_SUCCESS) {
+        cache_error(r, "lookup", rv);
+        return rv;
     }
     rv = pc_cache_decode(e, buf, len, expect_user, expect_app, r->pool);
-decoded:
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "PC00023: ignoring a cache entry that does not decode "
@@ -479,6 +568,7 @@ decoded:
                                                   : "other format");
         return APR_NOTFOUND;
     }
+    l1_put(id, e, e->fresh_until + apr_time_from_sec(g_stale_window), gen);
     return APR_SUCCESS;
 }
 
@@ -495,7 +585,7 @@ void pc_shared_put(pc_cache_id_t *id, const pc_cache_entry_t *e,
         pc_cache_encode(&buf, &len, e, r->pool) != APR_SUCCESS)
         return;
     gen = __atomic_load_n(&g->seg->generation, __ATOMIC_ACQUIRE);
-    l1_put(id, buf, len, store_until, gen);
+    l1_put(id, e, store_until, gen);
     if (g_cache_locks)
         lock();
     rv = g->provider->store(g->inst, r->server, pc_cache_id_key(id),
