@@ -21,7 +21,7 @@ DEB_PACKAGES := apache2 apache2-dev libapr1-dev libaprutil1-dev \
                 libwww-perl python3 make gcc pkg-config curl redis-server memcached
 
 CORE_SRC  := src/pc_consent.c src/pc_decide.c src/pc_util.c src/pc_client.c \
-             src/pc_cache.c \
+             src/pc_cache.c src/pc_webhook.c \
              src/pc_curl.c
 GLUE_SRC  := mod_pingone_consent.c apache/pc_config.c apache/pc_access.c \
              apache/pc_shared.c

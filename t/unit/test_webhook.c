@@ -1,0 +1,91 @@
+/* Unit tests: PingOne ACTIVITY deliveries. */
+#include "pc_webhook.h"
+#include "tap.h"
+
+#include <apr_general.h>
+#include <apr_strings.h>
+
+static apr_pool_t *p;
+
+#define EV(type, user) \
+    "{\"id\":\"e1\",\"action\":{\"type\":\"" type "\"},\"actors\":{\"client\":{\"id\":\"c\"}}," \
+    "\"resources\":[{\"type\":\"OAUTH_CONSENT\",\"id\":\"x\"},{\"type\":\"USER\",\"id\":\"" user "\"}]," \
+    "\"result\":{\"status\":\"SUCCESS\"}}"
+
+static apr_status_t parse(apr_array_header_t **a, const char *body, const char **err)
+{
+    return pc_webhook_parse(a, body, strlen(body), p, err);
+}
+
+static const pc_event_t *ev(apr_array_header_t *a, int i)
+{
+    return APR_ARRAY_IDX(a, i, const pc_event_t *);
+}
+
+int main(void)
+{
+    apr_array_header_t *a;
+    const char *err;
+    char *big;
+    int i;
+
+    apr_initialize();
+    apr_pool_create(&p, NULL);
+
+    ok(pc_event_effect("OAUTH_CONSENT.REVOKED") == PC_EV_DROP_USER, "REVOKED drops");
+    ok(pc_event_effect("OAUTH_CONSENT.DECLINED") == PC_EV_DROP_USER, "DECLINED drops");
+    ok(pc_event_effect("OAUTH_CONSENT.DELETED") == PC_EV_DROP_USER, "DELETED drops");
+    ok(pc_event_effect("USER.DELETED") == PC_EV_DROP_USER, "USER.DELETED drops");
+    ok(pc_event_effect("USER.DISABLED") == PC_EV_DROP_USER, "USER.DISABLED drops");
+    ok(pc_event_effect("OAUTH_CONSENT.ACCEPTED") == PC_EV_IGNORED, "ACCEPTED ignored");
+    ok(pc_event_effect("oauth_consent.revoked") == PC_EV_IGNORED, "types are exact");
+    ok(pc_event_effect(NULL) == PC_EV_IGNORED, "no type ignored");
+
+    ok(parse(&a, "[" EV("OAUTH_CONSENT.REVOKED", "u-1") "," EV("USER.UPDATED", "u-2") "]", &err) == APR_SUCCESS,
+       "JSON array");
+    is_int(a->nelts, 2, "two events");
+    is_str(ev(a, 0)->type, "OAUTH_CONSENT.REVOKED", "type");
+    is_str(ev(a, 0)->user_id, "u-1", "user from resources[type=USER]");
+    ok(ev(a, 0)->effect == PC_EV_DROP_USER && ev(a, 1)->effect == PC_EV_IGNORED, "effects");
+
+    ok(parse(&a, EV("USER.DELETED", "u-3") "\n" EV("OAUTH_CONSENT.DECLINED", "u-4") "\r\n\n", &err) == APR_SUCCESS,
+       "ND-JSON with CRLF and blank lines");
+    ok(a->nelts == 2 && strcmp(ev(a, 1)->user_id, "u-4") == 0, "both lines read");
+    ok(parse(&a, "[\n  " EV("USER.DELETED", "u-5") "\n]\n", &err) == APR_SUCCESS && a->nelts == 1,
+       "pretty-printed array");
+    ok(parse(&a, EV("USER.DELETED", "u-6"), &err) == APR_SUCCESS && a->nelts == 1, "a single object");
+    ok(parse(&a, "[{\"action\":{\"type\":\"OAUTH_CONSENT.REVOKED\"},\"actors\":{\"user\":{\"id\":\"u-7\"}}}]", &err) ==
+       APR_SUCCESS && strcmp(ev(a, 0)->user_id, "u-7") == 0, "user from actors.user.id");
+    ok(parse(&a, "[{\"action\":{\"type\":\"OAUTH_CONSENT.REVOKED\"}}]", &err) == APR_SUCCESS &&
+       ev(a, 0)->user_id == NULL, "no user: NULL");
+    ok(parse(&a, "[{\"action\":{\"type\":5},\"resources\":[{\"type\":\"USER\",\"id\":7}]}]", &err) == APR_SUCCESS &&
+       ev(a, 0)->type == NULL && ev(a, 0)->user_id == NULL, "wrong types read as absent");
+    ok(parse(&a, "[]", &err) == APR_SUCCESS && a->nelts == 0, "empty array");
+
+    ok(parse(&a, "", &err) != APR_SUCCESS, "empty body rejected");
+    ok(parse(&a, "[{\"action\":", &err) != APR_SUCCESS, "truncated rejected");
+    ok(parse(&a, "[1,2]", &err) != APR_SUCCESS, "events that are not objects rejected");
+    ok(parse(&a, "\"text\"", &err) != APR_SUCCESS, "a string rejected");
+    ok(parse(&a, EV("USER.DELETED", "u") "\ngarbage\n", &err) != APR_SUCCESS, "a bad ND-JSON line rejects all");
+    ok(err && *err, "with a reason (%s)", err ? err : "");
+    {
+        const char doc[] = "[]\0[]";
+        ok(pc_webhook_parse(&a, doc, sizeof(doc) - 1, p, &err) != APR_SUCCESS, "NUL byte rejected");
+    }
+    big = apr_pstrdup(p, "[");
+    for (i = 0; i < 1001; i++)
+        big = apr_pstrcat(p, big, i ? "," : "", "{}", NULL);
+    big = apr_pstrcat(p, big, "]", NULL);
+    ok(parse(&a, big, &err) != APR_SUCCESS, "1001 events rejected");
+    big = apr_palloc(p, 2001);
+    for (i = 0; i < 1000; i++) {
+        big[i] = '[';
+        big[1000 + i] = ']';
+    }
+    big[2000] = '\0';
+    ok(parse(&a, big, &err) != APR_SUCCESS, "nesting 1000 deep rejected");
+
+    apr_pool_destroy(p);
+    apr_terminate();
+    return done_testing();
+}
