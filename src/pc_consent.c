@@ -1,315 +1,541 @@
 /*
- * pc_consent.c - parsing PingOne's JSON answers (the only json-c user).
+ * pc_consent.c - reading PingOne's JSON answers (the only json-c user).
  *
- * Duplicate keys: json-c keeps the last value of a key; a document with
- * duplicated "status" is therefore read by its last occurrence.  That is
- * what most JSON readers do, and it cannot turn a well-formed deny into an
- * allow by itself (an attacker able to inject keys into PingOne's answer
- * owns the answer anyway).
+ * Two layers.  check_text() first makes sure the bytes are strict JSON text
+ * in valid UTF-8: json-c 0.16's "strict" mode still takes single-quoted
+ * strings, NaN/-Infinity and raw control characters in strings, and its
+ * UTF-8 check lets overlong forms, surrogates and code points above
+ * U+10FFFF through.  json-c then builds the tree (depth-limited, strict,
+ * with its own UTF-8 check as well), and the readers below walk it.
+ *
+ * Conventions of the readers:
+ *  - JSON null counts as an absent field (APIs often write null for "not
+ *    set"); a required field that is null is therefore "missing".
+ *  - Any NUL in a JSON string (written \u0000) makes the whole document
+ *    invalid: our strings are C strings, and a key or value that is cut
+ *    short at a NUL could read as something else.
+ *  - Reasons given in *err are static strings naming fields only; they
+ *    never quote the body, so they are safe to log.
+ *  - Duplicate keys: json-c keeps the last value of a repeated key, so
+ *    {"status":"REVOKED","status":"ACCEPTED"} reads as ACCEPTED (and the
+ *    first value is freed, no leak).  RFC 8259 leaves this open, PingOne
+ *    does not repeat keys, and whoever can write PingOne's answer decides
+ *    the consent anyway; a wrongly typed value that is overridden by a later
+ *    duplicate is never seen.
  */
 #include "pc_consent.h"
 
-#include <apr_lib.h>
+#include <apr_cstr.h>
 #include <apr_strings.h>
+
 #include <json.h>
 #include <string.h>
 
 #define PC_MAX_SCOPES 256
 #define PC_MAX_ITEMS 1000
+#define PC_MAX_TOKEN 8192
+#define PC_MAX_EXPIRES_IN (86400 * 366)
+#define PC_DEFAULT_EXPIRES_IN 3600
 
-/* ---- tokenising --------------------------------------------------------- */
+/* json_tokener_parse_ex() takes an int length: larger bodies are fed in
+ * pieces.  Overridable so the tests can exercise the piecewise path. */
+#ifndef PC_JSON_FEED_MAX
+#define PC_JSON_FEED_MAX (1 << 30)
+#endif
 
-static apr_status_t parse_doc(json_object **out, const char *body,
-                              apr_size_t len, const char **err)
+static apr_status_t fail(const char **why, const char *reason)
+{
+    *why = reason;
+    return APR_EGENERAL;
+}
+
+/* Hand the outcome to the caller's err (which may be NULL). */
+static apr_status_t finish(apr_status_t rv, const char **err, const char *why)
+{
+    if (err != NULL)
+        *err = rv == APR_SUCCESS ? NULL : (why ? why : "invalid answer");
+    return rv;
+}
+
+/* ---- JSON text ---------------------------------------------------------- */
+
+/* Length of the UTF-8 sequence at s (n bytes available) per RFC 3629, or 0
+ * when it is not a well-formed one. */
+static apr_size_t utf8_seq(const unsigned char *s, apr_size_t n)
+{
+    unsigned char lo = 0x80, hi = 0xBF;
+    apr_size_t need, i;
+
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xC2 && s[0] <= 0xDF) {
+        need = 1;
+    }
+    else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
+        need = 2;
+        if (s[0] == 0xE0)
+            lo = 0xA0; /* overlong */
+        else if (s[0] == 0xED)
+            hi = 0x9F; /* UTF-16 surrogates */
+    }
+    else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
+        need = 3;
+        if (s[0] == 0xF0)
+            lo = 0x90; /* overlong */
+        else if (s[0] == 0xF4)
+            hi = 0x8F; /* above U+10FFFF */
+    }
+    else {
+        return 0;
+    }
+    if (n <= need || s[1] < lo || s[1] > hi)
+        return 0;
+    for (i = 2; i <= need; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    }
+    return need + 1;
+}
+
+static int utf8_cont(char c)
+{
+    return ((unsigned char)c & 0xC0) == 0x80;
+}
+
+/* Bytes that may appear outside strings in JSON text: white space,
+ * structure, numbers and the letters of true/false/null.  Everything else
+ * there (quotes ', comments, NaN, Infinity, a BOM, ...) is not JSON. */
+static int json_outside_ok(unsigned char c)
+{
+    return c != '\0' && strchr(" \t\n\r{}[],:0123456789+-.eEtrufalsn", c);
+}
+
+/* A lexical pass over the whole body: no NUL byte, valid UTF-8 in strings,
+ * no raw control characters in strings, no \u0000 escape, and nothing
+ * outside strings that JSON does not allow.  Structure is json-c's job. */
+static const char *check_text(const char *body, apr_size_t len)
+{
+    const unsigned char *s = (const unsigned char *)body;
+    apr_size_t i = 0, n;
+    int in_str = 0, esc = 0;
+
+    while (i < len) {
+        unsigned char c = s[i];
+
+        if (c == '\0')
+            return "body contains a NUL byte";
+        if (!in_str) {
+            if (c == '"')
+                in_str = 1;
+            else if (!json_outside_ok(c))
+                return "invalid JSON";
+            i++;
+        }
+        else if (esc) {
+            esc = 0;
+            if (c == 'u' && len - i > 4 && memcmp(s + i + 1, "0000", 4) == 0)
+                return "JSON string contains a NUL character";
+            if (c < 0x21 || c > 0x7E)
+                return "invalid JSON";
+            i++;
+        }
+        else if (c == '"') {
+            in_str = 0;
+            i++;
+        }
+        else if (c == '\\') {
+            esc = 1;
+            i++;
+        }
+        else if (c < 0x20) {
+            return "JSON string contains a control character";
+        }
+        else if ((n = utf8_seq(s + i, len - i)) == 0) {
+            return "body is not valid UTF-8";
+        }
+        else {
+            i += n;
+        }
+    }
+    return NULL;
+}
+
+/* Parse exactly len bytes into one JSON value.  On success *doc may be NULL
+ * (the text "null"); callers check the type they want. */
+static apr_status_t parse_doc(json_object **doc, const char *body,
+                              apr_size_t len, const char **why)
 {
     json_tokener *tok;
-    json_object *obj;
-    enum json_tokener_error jerr;
-    size_t used;
+    json_object *obj = NULL;
+    enum json_tokener_error jerr = json_tokener_continue;
+    apr_size_t off = 0;
+    const char *bad;
 
-    *out = NULL;
-    if (body == NULL || len == 0) {
-        *err = "empty body";
-        return APR_EGENERAL;
-    }
-    if (memchr(body, '\0', len) != NULL) {
-        *err = "body contains a NUL byte";
-        return APR_EGENERAL;
-    }
-    if (len > (apr_size_t)INT32_MAX) {
-        *err = "body too large";
-        return APR_EGENERAL;
-    }
-    tok = json_tokener_new_ex(PC_JSON_MAX_DEPTH);
-    if (tok == NULL) {
-        *err = "out of memory";
-        return APR_ENOMEM;
-    }
+    *doc = NULL;
+    if (body == NULL || len == 0)
+        return fail(why, "empty body");
+    if ((bad = check_text(body, len)) != NULL)
+        return fail(why, bad);
+    if ((tok = json_tokener_new_ex(PC_JSON_MAX_DEPTH)) == NULL)
+        return fail(why, "out of memory");
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT
 #ifdef JSON_TOKENER_VALIDATE_UTF8
                                     | JSON_TOKENER_VALIDATE_UTF8
 #endif
     );
-    obj = json_tokener_parse_ex(tok, body, (int)len);
-    jerr = json_tokener_get_error(tok);
-    used = json_tokener_get_parse_end(tok);
-    json_tokener_free(tok);
-    if (obj == NULL || jerr != json_tokener_success) {
-        if (obj)
-            json_object_put(obj);
-        *err = jerr == json_tokener_error_depth ? "JSON nested too deeply"
-               : jerr == json_tokener_continue  ? "truncated JSON"
-                                                : "invalid JSON";
-        return APR_EGENERAL;
+    while (off < len) {
+        apr_size_t n = len - off;
+
+        if (n > (apr_size_t)PC_JSON_FEED_MAX) {
+            /* json-c's UTF-8 check does not carry a character across
+             * pieces: cut between characters (the text is valid UTF-8). */
+            n = PC_JSON_FEED_MAX;
+            while (n > 0 && utf8_cont(body[off + n]))
+                n--;
+            if (n == 0) {
+                n = PC_JSON_FEED_MAX;
+                while (off + n < len && utf8_cont(body[off + n]))
+                    n++;
+            }
+        }
+        obj = json_tokener_parse_ex(tok, body + off, (int)n);
+        jerr = json_tokener_get_error(tok);
+        if (jerr != json_tokener_continue) {
+            off += json_tokener_get_parse_end(tok);
+            break;
+        }
+        off += n;
     }
-    /* Only white space may follow the value. */
-    for (; used < len; used++) {
-        if (!apr_isspace(body[used])) {
-            json_object_put(obj);
-            *err = "trailing data after the JSON value";
-            return APR_EGENERAL;
+    if (jerr == json_tokener_continue) {
+        /* Everything was fed and the value is still open: either it is
+         * truncated, or it is a bare number/literal that only ends with the
+         * input.  A NUL byte tells json-c that the input has ended. */
+        obj = json_tokener_parse_ex(tok, "", 1);
+        jerr = json_tokener_get_error(tok);
+    }
+    json_tokener_free(tok);
+    if (jerr != json_tokener_success) {
+        json_object_put(obj);
+        switch (jerr) {
+        case json_tokener_error_depth:
+            return fail(why, "JSON nested too deeply");
+        case json_tokener_continue:
+        case json_tokener_error_parse_eof:
+            return fail(why, "truncated JSON");
+        case json_tokener_error_parse_utf8_string:
+            return fail(why, "body is not valid UTF-8");
+        default:
+            return fail(why, "invalid JSON");
         }
     }
-    *out = obj;
+    /* Strict json-c already refuses most trailing data; this also covers a
+     * value that ended exactly at a piece boundary. */
+    for (; off < len; off++) {
+        if (!strchr(" \t\n\r", body[off])) {
+            json_object_put(obj);
+            return fail(why, "invalid JSON: data after the value");
+        }
+    }
+    *doc = obj;
     return APR_SUCCESS;
 }
 
-/* ---- field helpers ------------------------------------------------------ */
+/* ---- members ------------------------------------------------------------ */
 
-typedef struct ctx_t {
-    apr_pool_t *p;
-    const char *err;
-} ctx_t;
-
-static int fail(ctx_t *c, const char *why)
+/* The value of key in obj; NULL when absent or JSON null. */
+static json_object *member(json_object *obj, const char *key)
 {
-    if (c->err == NULL)
-        c->err = why;
-    return -1;
+    json_object *v = NULL;
+
+    if (!json_object_object_get_ex(obj, key, &v))
+        return NULL;
+    return v;
 }
 
-/* A string field: 1 found (copied into *out), 0 absent or null, -1 wrong
- * type or holds a NUL byte. */
-static int get_str(ctx_t *c, json_object *o, const char *key,
-                   const char **out, const char *why)
+/* The C string of a JSON string (owned by json-c), or NULL when v is not a
+ * string or holds a NUL. */
+static const char *cstr(json_object *v)
 {
-    json_object *v;
     const char *s;
     int n;
 
-    *out = NULL;
-    if (!json_object_object_get_ex(o, key, &v) || v == NULL)
-        return 0;
     if (!json_object_is_type(v, json_type_string))
-        return fail(c, why);
+        return NULL;
     s = json_object_get_string(v);
     n = json_object_get_string_len(v);
-    if (n < 0 || memchr(s, '\0', (size_t)n) != NULL)
-        return fail(c, why);
-    *out = apr_pstrmemdup(c->p, s, (apr_size_t)n);
-    return 1;
+    if (s == NULL || n < 0 || memchr(s, '\0', (size_t)n) != NULL)
+        return NULL;
+    return s;
 }
 
-/* An object field: 1 found, 0 absent or null, -1 wrong type. */
-static int get_obj(ctx_t *c, json_object *o, const char *key,
-                   json_object **out, const char *why)
+/* Optional string member copied into the pool: *out NULL when absent.
+ * APR_EGENERAL when present with another type. */
+static apr_status_t opt_string(const char **out, json_object *obj,
+                               const char *key, apr_pool_t *p)
 {
-    json_object *v;
-    *out = NULL;
-    if (!json_object_object_get_ex(o, key, &v) || v == NULL)
-        return 0;
-    if (!json_object_is_type(v, json_type_object))
-        return fail(c, why);
-    *out = v;
-    return 1;
-}
-
-static int get_time(ctx_t *c, json_object *o, const char *key,
-                    apr_time_t *out, const char *why)
-{
+    json_object *v = member(obj, key);
     const char *s;
-    int rc = get_str(c, o, key, &s, why);
-    *out = 0;
-    if (rc <= 0)
-        return rc;
-    if (pc_parse_timestamp(out, s) != APR_SUCCESS)
-        return fail(c, why);
-    return 1;
+
+    *out = NULL;
+    if (v == NULL)
+        return APR_SUCCESS;
+    if ((s = cstr(v)) == NULL)
+        return APR_EGENERAL;
+    *out = apr_pstrmemdup(p, s, (apr_size_t)json_object_get_string_len(v));
+    return APR_SUCCESS;
 }
 
-static int scope_token_ok(const char *s)
+/* Required non-empty string member. */
+static apr_status_t req_string(const char **out, json_object *obj,
+                               const char *key, apr_pool_t *p,
+                               const char **why, const char *why_type,
+                               const char *why_missing)
 {
-    const unsigned char *u = (const unsigned char *)s;
-    if (*u == '\0' || strlen(s) > 256)
-        return 0;
-    for (; *u; u++) {
-        if (*u < 0x21 || *u == 0x22 || *u == 0x5c || *u > 0x7e)
-            return 0;
-    }
-    return 1;
+    if (opt_string(out, obj, key, p) != APR_SUCCESS)
+        return fail(why, why_type);
+    if (*out == NULL || **out == '\0')
+        return fail(why, why_missing);
+    return APR_SUCCESS;
+}
+
+/* Optional object member: *out NULL when absent. */
+static apr_status_t opt_object(json_object **out, json_object *obj,
+                               const char *key)
+{
+    json_object *v = member(obj, key);
+
+    *out = NULL;
+    if (v == NULL)
+        return APR_SUCCESS;
+    if (!json_object_is_type(v, json_type_object))
+        return APR_EGENERAL;
+    *out = v;
+    return APR_SUCCESS;
+}
+
+/* Optional timestamp member: *out 0 when absent. */
+static apr_status_t opt_time(apr_time_t *out, json_object *obj,
+                             const char *key)
+{
+    json_object *v = member(obj, key);
+    const char *s;
+
+    *out = 0;
+    if (v == NULL)
+        return APR_SUCCESS;
+    if ((s = cstr(v)) == NULL)
+        return APR_EGENERAL;
+    return pc_parse_timestamp(out, s) == APR_SUCCESS ? APR_SUCCESS
+                                                     : APR_EGENERAL;
 }
 
 /* ---- timestamps --------------------------------------------------------- */
 
-static int digits(const char *s, int n, int *out)
+/* n decimal digits at s.  Stops at the first non-digit, so it never reads
+ * past a terminating NUL. */
+static int read_digits(const char *s, int n, int *out)
 {
     int i, v = 0;
+
     for (i = 0; i < n; i++) {
-        if (!apr_isdigit(s[i]))
-            return -1;
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
         v = v * 10 + (s[i] - '0');
     }
     *out = v;
-    return 0;
+    return 1;
 }
 
-/* Days since 1970-01-01 for a proleptic Gregorian date. */
-static long long days_from_civil(int y, int m, int d)
+static int is_leap(int y)
 {
-    long long era, yoe, doy, doe;
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static int days_in_month(int y, int m)
+{
+    static const unsigned char mdays[12] = {31, 28, 31, 30, 31, 30,
+                                            31, 31, 30, 31, 30, 31};
+    return m == 2 && is_leap(y) ? 29 : mdays[m - 1];
+}
+
+/* Gregorian leap years in 1..y. */
+static apr_int64_t leaps_through(apr_int64_t y)
+{
+    return y / 4 - y / 100 + y / 400;
+}
+
+/* Days from 1970-01-01 to y-m-d (y >= 1970, date already validated). */
+static apr_int64_t days_since_epoch(int y, int m, int d)
+{
+    static const short before[12] = {0,   31,  59,  90,  120, 151,
+                                     181, 212, 243, 273, 304, 334};
+
+    return 365 * (apr_int64_t)(y - 1970) + leaps_through(y - 1) -
+           leaps_through(1969) + before[m - 1] + (m > 2 && is_leap(y)) +
+           (d - 1);
 }
 
 apr_status_t pc_parse_timestamp(apr_time_t *out, const char *s)
 {
-    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int y, mo, d, h, mi, sec, usec = 0, off = 0, dim;
-    const char *c;
-    long long t;
+    int year, mon, day, hour, min, sec, ndig = 0;
+    apr_int64_t usec = 0, secs, offset = 0;
+    const char *z;
 
-    if (s == NULL || strlen(s) < 20)
+    /* Short-circuit order matters: each separator is read only after the
+     * digits before it were seen, so a short string stops at its NUL. */
+    if (s == NULL || !read_digits(s, 4, &year) || s[4] != '-' ||
+        !read_digits(s + 5, 2, &mon) || s[7] != '-' ||
+        !read_digits(s + 8, 2, &day) || s[10] != 'T' ||
+        !read_digits(s + 11, 2, &hour) || s[13] != ':' ||
+        !read_digits(s + 14, 2, &min) || s[16] != ':' ||
+        !read_digits(s + 17, 2, &sec))
         return APR_EINVAL;
-    if (digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) ||
-        s[7] != '-' || digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') ||
-        digits(s + 11, 2, &h) || s[13] != ':' || digits(s + 14, 2, &mi) ||
-        s[16] != ':' || digits(s + 17, 2, &sec))
+    if (year < 1970 || year > 9999 || mon < 1 || mon > 12 || day < 1 ||
+        day > days_in_month(year, mon) || hour > 23 || min > 59 || sec > 60)
         return APR_EINVAL;
-    if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || h > 23 || mi > 59 ||
-        sec > 60)
-        return APR_EINVAL;
-    dim = mdays[mo - 1] +
-          (mo == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
-    if (d < 1 || d > dim)
-        return APR_EINVAL;
-    c = s + 19;
-    if (*c == '.') {
-        int n = 0, scale;
-        c++;
-        while (apr_isdigit(c[n]))
-            n++;
-        if (n == 0 || n > 9)
-            return APR_EINVAL;
-        for (scale = 0; scale < n; scale++) {
-            if (scale < 6)
-                usec = usec * 10 + (c[scale] - '0');
+
+    z = s + 19;
+    if (*z == '.') {
+        /* Up to nanoseconds; digits beyond microseconds are dropped. */
+        for (z++; *z >= '0' && *z <= '9'; z++, ndig++) {
+            if (ndig >= 9)
+                return APR_EINVAL;
+            if (ndig < 6)
+                usec = usec * 10 + (*z - '0');
         }
-        for (; scale < 6; scale++)
+        if (ndig == 0)
+            return APR_EINVAL;
+        for (; ndig < 6; ndig++)
             usec *= 10;
-        c += n;
     }
-    if ((*c == 'Z' || *c == 'z') && c[1] == '\0') {
-        off = 0;
+    if (z[0] == 'Z' && z[1] == '\0') {
+        offset = 0;
     }
-    else if ((*c == '+' || *c == '-') && strlen(c) == 6 && c[3] == ':') {
+    else if (z[0] == '+' || z[0] == '-') {
         int oh, om;
-        if (digits(c + 1, 2, &oh) || digits(c + 4, 2, &om) || oh > 23 ||
+
+        if (!read_digits(z + 1, 2, &oh) || z[3] != ':' ||
+            !read_digits(z + 4, 2, &om) || z[6] != '\0' || oh > 23 ||
             om > 59)
             return APR_EINVAL;
-        off = (oh * 60 + om) * 60 * (*c == '+' ? 1 : -1);
+        offset = (apr_int64_t)(oh * 60 + om) * 60;
+        if (z[0] == '-')
+            offset = -offset;
     }
     else {
         return APR_EINVAL;
     }
-    t = days_from_civil(y, mo, d) * 86400LL + h * 3600LL + mi * 60LL + sec -
-        off;
-    if (t < 0)
-        return APR_EINVAL;
-    *out = (apr_time_t)t * APR_USEC_PER_SEC + usec;
+
+    /* A leap second (:60) counts as the first second of the next minute. */
+    secs = days_since_epoch(year, mon, day) * 86400 + hour * 3600 + min * 60 +
+           sec - offset;
+    if (secs < 0)
+        return APR_EINVAL; /* e.g. 1970-01-01T00:00:00+01:00 */
+    *out = (apr_time_t)(secs * APR_USEC_PER_SEC + usec);
     return APR_SUCCESS;
 }
 
 /* ---- consents ----------------------------------------------------------- */
 
-static pc_consent_t *read_consent(ctx_t *c, json_object *o)
+/* An OAuth scope token (RFC 6749 3.3): %x21 / %x23-5B / %x5D-7E. */
+static int scope_token_ok(const char *s)
 {
-    pc_consent_t *cs;
-    json_object *app = NULL, *user = NULL, *scope;
+    const unsigned char *u = (const unsigned char *)s;
 
-    if (!json_object_is_type(o, json_type_object)) {
-        fail(c, "consent is not an object");
-        return NULL;
+    if (*u == '\0')
+        return 0;
+    for (; *u; u++) {
+        if (*u < 0x21 || *u == 0x22 || *u == 0x5C || *u > 0x7E)
+            return 0;
     }
-    cs = apr_pcalloc(c->p, sizeof(*cs));
-    cs->scopes = apr_array_make(c->p, 4, sizeof(const char *));
-    if (get_str(c, o, "id", &cs->id, "consent.id is not a string") <= 0 ||
-        *cs->id == '\0') {
-        fail(c, "consent.id is missing or empty");
-        return NULL;
+    return 1;
+}
+
+static apr_status_t read_scopes(apr_array_header_t *scopes, json_object *o,
+                                apr_pool_t *p, const char **why)
+{
+    json_object *v = member(o, "scope");
+    size_t i, n;
+
+    if (v == NULL)
+        return APR_SUCCESS;
+    if (!json_object_is_type(v, json_type_array))
+        return fail(why, "consent.scope is not an array of strings");
+    n = json_object_array_length(v);
+    if (n > PC_MAX_SCOPES)
+        return fail(why, "consent.scope has more than 256 entries");
+    for (i = 0; i < n; i++) {
+        const char *s = cstr(json_object_array_get_idx(v, i));
+
+        if (s == NULL)
+            return fail(why, "consent.scope is not an array of strings");
+        if (!scope_token_ok(s))
+            return fail(why, "consent.scope holds an invalid scope token");
+        APR_ARRAY_PUSH(scopes, const char *) = apr_pstrdup(p, s);
     }
-    if (get_str(c, o, "status", &cs->status,
-                "consent.status is not a string") <= 0 ||
-        *cs->status == '\0') {
-        fail(c, "consent.status is missing or empty");
-        return NULL;
+    return APR_SUCCESS;
+}
+
+/* Empty optional names and IDs read as absent. */
+static const char *non_empty(const char *s)
+{
+    return s && *s ? s : NULL;
+}
+
+static apr_status_t read_consent(pc_consent_t **out, json_object *o,
+                                 apr_pool_t *p, const char **why)
+{
+    pc_consent_t *c;
+    json_object *app, *user;
+    const char *app_name = NULL;
+
+    if (!json_object_is_type(o, json_type_object))
+        return fail(why, "consent is not an object");
+    c = apr_pcalloc(p, sizeof(*c));
+    c->scopes = apr_array_make(p, 4, sizeof(const char *));
+
+    if (req_string(&c->id, o, "id", p, why, "consent.id is not a string",
+                   "consent.id is missing or empty") != APR_SUCCESS ||
+        req_string(&c->status, o, "status", p, why,
+                   "consent.status is not a string",
+                   "consent.status is missing or empty") != APR_SUCCESS)
+        return APR_EGENERAL;
+
+    if (opt_object(&app, o, "application") != APR_SUCCESS)
+        return fail(why, "consent.application is not an object");
+    if (app != NULL) {
+        if (opt_string(&c->app_id, app, "id", p) != APR_SUCCESS)
+            return fail(why, "consent.application.id is not a string");
+        if (opt_string(&app_name, app, "name", p) != APR_SUCCESS)
+            return fail(why, "consent.application.name is not a string");
+        c->app_id = non_empty(c->app_id);
     }
-    if (get_obj(c, o, "application", &app,
-                "consent.application is not an object") < 0 ||
-        (app && (get_str(c, app, "id", &cs->app_id,
-                         "consent.application.id is not a string") < 0)))
-        return NULL;
-    if (get_str(c, o, "applicationName", &cs->app_name,
-                "consent.applicationName is not a string") < 0)
-        return NULL;
-    if (cs->app_name == NULL && app &&
-        get_str(c, app, "name", &cs->app_name,
-                "consent.application.name is not a string") < 0)
-        return NULL;
-    if (get_obj(c, o, "user", &user, "consent.user is not an object") < 0 ||
-        (user && get_str(c, user, "id", &cs->user_id,
-                         "consent.user.id is not a string") < 0))
-        return NULL;
-    if (json_object_object_get_ex(o, "scope", &scope) && scope != NULL) {
-        size_t i, n;
-        if (!json_object_is_type(scope, json_type_array)) {
-            fail(c, "consent.scope is not an array of strings");
-            return NULL;
-        }
-        n = json_object_array_length(scope);
-        if (n > PC_MAX_SCOPES) {
-            fail(c, "consent.scope has more than 256 entries");
-            return NULL;
-        }
-        for (i = 0; i < n; i++) {
-            json_object *e = json_object_array_get_idx(scope, i);
-            const char *s;
-            int len;
-            if (e == NULL || !json_object_is_type(e, json_type_string)) {
-                fail(c, "consent.scope is not an array of strings");
-                return NULL;
-            }
-            s = json_object_get_string(e);
-            len = json_object_get_string_len(e);
-            if (len < 0 || memchr(s, '\0', (size_t)len) || !scope_token_ok(s)) {
-                fail(c, "consent.scope holds an invalid scope token");
-                return NULL;
-            }
-            APR_ARRAY_PUSH(cs->scopes, const char *) =
-                apr_pstrmemdup(c->p, s, (apr_size_t)len);
-        }
+    if (opt_string(&c->app_name, o, "applicationName", p) != APR_SUCCESS)
+        return fail(why, "consent.applicationName is not a string");
+    c->app_name = non_empty(c->app_name);
+    if (c->app_name == NULL)
+        c->app_name = non_empty(app_name); /* expand=applications */
+
+    if (opt_object(&user, o, "user") != APR_SUCCESS)
+        return fail(why, "consent.user is not an object");
+    if (user != NULL) {
+        if (opt_string(&c->user_id, user, "id", p) != APR_SUCCESS)
+            return fail(why, "consent.user.id is not a string");
+        c->user_id = non_empty(c->user_id);
     }
-    if (get_time(c, o, "consentedAt", &cs->consented_at,
-                 "consent.consentedAt is not a valid timestamp") < 0 ||
-        get_time(c, o, "updatedAt", &cs->updated_at,
-                 "consent.updatedAt is not a valid timestamp") < 0 ||
-        get_time(c, o, "expiresAt", &cs->expires_at,
-                 "consent.expiresAt is not a valid timestamp") < 0)
-        return NULL;
-    return cs;
+
+    if (read_scopes(c->scopes, o, p, why) != APR_SUCCESS)
+        return APR_EGENERAL;
+
+    if (opt_time(&c->consented_at, o, "consentedAt") != APR_SUCCESS)
+        return fail(why, "consent.consentedAt is not a valid timestamp");
+    if (opt_time(&c->updated_at, o, "updatedAt") != APR_SUCCESS)
+        return fail(why, "consent.updatedAt is not a valid timestamp");
+    if (opt_time(&c->expires_at, o, "expiresAt") != APR_SUCCESS)
+        return fail(why, "consent.expiresAt is not a valid timestamp");
+
+    *out = c;
+    return APR_SUCCESS;
 }
 
 apr_status_t pc_json_parse_consent(pc_consent_t **out, const char *body,
@@ -317,249 +543,341 @@ apr_status_t pc_json_parse_consent(pc_consent_t **out, const char *body,
                                    const char **err)
 {
     json_object *doc;
-    ctx_t c = {p, NULL};
-    apr_status_t rv = parse_doc(&doc, body, len, err);
+    const char *why = NULL;
+    apr_status_t rv;
 
     *out = NULL;
-    if (rv != APR_SUCCESS)
-        return rv;
-    *out = read_consent(&c, doc);
+    if ((rv = parse_doc(&doc, body, len, &why)) != APR_SUCCESS)
+        return finish(rv, err, why);
+    if (!json_object_is_type(doc, json_type_object))
+        rv = fail(&why, "consent answer is not a JSON object");
+    else
+        rv = read_consent(out, doc, p, &why);
     json_object_put(doc);
-    if (*out == NULL) {
-        *err = c.err ? c.err : "invalid consent";
-        return APR_EGENERAL;
-    }
-    return APR_SUCCESS;
+    if (rv != APR_SUCCESS)
+        *out = NULL;
+    return finish(rv, err, why);
 }
 
-/* The items of a collection: _embedded.<name>, or else the single array
- * under _embedded.  *items NULL (and success) when there are none. */
-static int embedded_items(ctx_t *c, json_object *doc, const char *name,
-                          json_object **items)
+/* ---- collections -------------------------------------------------------- */
+
+typedef struct coll_spec_t {
+    const char *name;         /* the key under _embedded */
+    int any_single_array;     /* else: the one array under _embedded */
+    const char *not_array;    /* reason: _embedded.<name> is not an array */
+} coll_spec_t;
+
+/* The item array of a collection answer, NULL when it has none. */
+static apr_status_t collection_items(json_object **items, json_object *doc,
+                                     const coll_spec_t *spec, const char **why)
 {
-    json_object *emb;
-    int rc;
+    json_object *emb, *v;
 
     *items = NULL;
     if (!json_object_is_type(doc, json_type_object))
-        return fail(c, "answer is not a JSON object");
-    if ((rc = get_obj(c, doc, "_embedded", &emb,
-                      "_embedded is not an object")) <= 0)
-        return rc;
-    if (json_object_object_get_ex(emb, name, items) && *items != NULL) {
-        if (!json_object_is_type(*items, json_type_array))
-            return fail(c, "_embedded collection is not an array");
+        return fail(why, "collection answer is not a JSON object");
+    if (opt_object(&emb, doc, "_embedded") != APR_SUCCESS)
+        return fail(why, "_embedded is not an object");
+    if (emb == NULL)
+        return APR_SUCCESS;
+
+    if ((v = member(emb, spec->name)) != NULL) {
+        if (!json_object_is_type(v, json_type_array))
+            return fail(why, spec->not_array);
+        *items = v;
     }
-    else {
+    else if (spec->any_single_array) {
         int arrays = 0;
-        json_object_object_foreach(emb, k, v)
+
+        json_object_object_foreach(emb, key, val)
         {
-            (void)k;
-            if (v && json_object_is_type(v, json_type_array)) {
-                *items = v;
+            (void)key;
+            if (val != NULL && json_object_is_type(val, json_type_array)) {
+                *items = val;
                 arrays++;
             }
         }
-        if (arrays != 1)
+        /* Two or more arrays and none by the expected name: we cannot tell
+         * which holds the items, and an empty answer would read as "no
+         * consent", so call the answer unusable instead. */
+        if (arrays > 1) {
             *items = NULL;
+            return fail(why, "_embedded holds several arrays and no "
+                             "known collection");
+        }
     }
-    if (*items && json_object_array_length(*items) > PC_MAX_ITEMS)
-        return fail(c, "collection has more than 1000 items");
-    return 0;
+    if (*items != NULL && json_object_array_length(*items) > PC_MAX_ITEMS)
+        return fail(why, "collection has more than 1000 items");
+    return APR_SUCCESS;
+}
+
+static apr_status_t read_consent_list(apr_array_header_t **out,
+                                      json_object *doc, apr_pool_t *p,
+                                      const char **why)
+{
+    static const coll_spec_t spec = {
+        "oauthConsents", 1, "_embedded.oauthConsents is not an array"};
+    json_object *items;
+    apr_array_header_t *list;
+    size_t i, n;
+
+    if (collection_items(&items, doc, &spec, why) != APR_SUCCESS)
+        return APR_EGENERAL;
+    n = items ? json_object_array_length(items) : 0;
+    list = apr_array_make(p, n ? (int)n : 1, sizeof(pc_consent_t *));
+    for (i = 0; i < n; i++) {
+        pc_consent_t *c;
+
+        if (read_consent(&c, json_object_array_get_idx(items, i), p, why) !=
+            APR_SUCCESS)
+            return APR_EGENERAL;
+        APR_ARRAY_PUSH(list, pc_consent_t *) = c;
+    }
+    *out = list;
+    return APR_SUCCESS;
 }
 
 apr_status_t pc_json_parse_consent_list(apr_array_header_t **out,
                                         const char *body, apr_size_t len,
                                         apr_pool_t *p, const char **err)
 {
-    json_object *doc, *items;
-    ctx_t c = {p, NULL};
-    apr_status_t rv = parse_doc(&doc, body, len, err);
-    size_t i, n;
+    json_object *doc;
+    const char *why = NULL;
+    apr_status_t rv;
 
     *out = NULL;
+    if ((rv = parse_doc(&doc, body, len, &why)) != APR_SUCCESS)
+        return finish(rv, err, why);
+    rv = read_consent_list(out, doc, p, &why);
+    json_object_put(doc);
     if (rv != APR_SUCCESS)
-        return rv;
-    if (embedded_items(&c, doc, "oauthConsents", &items) < 0)
-        goto bad;
+        *out = NULL;
+    return finish(rv, err, why);
+}
+
+static apr_status_t read_user_list(apr_array_header_t **out, json_object *doc,
+                                   apr_pool_t *p, const char **why)
+{
+    static const coll_spec_t spec = {"users", 0,
+                                     "_embedded.users is not an array"};
+    json_object *items;
+    apr_array_header_t *list;
+    size_t i, n;
+
+    if (collection_items(&items, doc, &spec, why) != APR_SUCCESS)
+        return APR_EGENERAL;
     n = items ? json_object_array_length(items) : 0;
-    *out = apr_array_make(p, (int)(n ? n : 1), sizeof(pc_consent_t *));
+    list = apr_array_make(p, n ? (int)n : 1, sizeof(pc_user_t *));
     for (i = 0; i < n; i++) {
-        pc_consent_t *cs = read_consent(&c, json_object_array_get_idx(items, i));
-        if (cs == NULL)
-            goto bad;
-        APR_ARRAY_PUSH(*out, pc_consent_t *) = cs;
+        json_object *o = json_object_array_get_idx(items, i);
+        pc_user_t *u;
+
+        if (!json_object_is_type(o, json_type_object))
+            return fail(why, "user is not an object");
+        u = apr_pcalloc(p, sizeof(*u));
+        if (req_string(&u->id, o, "id", p, why, "user.id is not a string",
+                       "user.id is missing or empty") != APR_SUCCESS)
+            return APR_EGENERAL;
+        if (opt_string(&u->username, o, "username", p) != APR_SUCCESS)
+            return fail(why, "user.username is not a string");
+        APR_ARRAY_PUSH(list, pc_user_t *) = u;
     }
-    json_object_put(doc);
+    *out = list;
     return APR_SUCCESS;
-bad:
-    json_object_put(doc);
-    *out = NULL;
-    *err = c.err ? c.err : "invalid consent collection";
-    return APR_EGENERAL;
 }
 
 apr_status_t pc_json_parse_user_list(apr_array_header_t **out,
                                      const char *body, apr_size_t len,
                                      apr_pool_t *p, const char **err)
 {
-    json_object *doc, *items;
-    ctx_t c = {p, NULL};
-    apr_status_t rv = parse_doc(&doc, body, len, err);
-    size_t i, n;
+    json_object *doc;
+    const char *why = NULL;
+    apr_status_t rv;
 
     *out = NULL;
+    if ((rv = parse_doc(&doc, body, len, &why)) != APR_SUCCESS)
+        return finish(rv, err, why);
+    rv = read_user_list(out, doc, p, &why);
+    json_object_put(doc);
     if (rv != APR_SUCCESS)
-        return rv;
-    if (embedded_items(&c, doc, "users", &items) < 0)
-        goto bad;
-    n = items ? json_object_array_length(items) : 0;
-    *out = apr_array_make(p, (int)(n ? n : 1), sizeof(pc_user_t *));
-    for (i = 0; i < n; i++) {
-        json_object *o = json_object_array_get_idx(items, i);
-        pc_user_t *u = apr_pcalloc(p, sizeof(*u));
-        if (o == NULL || !json_object_is_type(o, json_type_object)) {
-            fail(&c, "user is not an object");
-            goto bad;
-        }
-        if (get_str(&c, o, "id", &u->id, "user.id is not a string") <= 0) {
-            fail(&c, "user.id is missing");
-            goto bad;
-        }
-        if (get_str(&c, o, "username", &u->username,
-                    "user.username is not a string") < 0)
-            goto bad;
-        APR_ARRAY_PUSH(*out, pc_user_t *) = u;
-    }
-    json_object_put(doc);
-    return APR_SUCCESS;
-bad:
-    json_object_put(doc);
-    *out = NULL;
-    *err = c.err ? c.err : "invalid user collection";
-    return APR_EGENERAL;
+        *out = NULL;
+    return finish(rv, err, why);
 }
 
-/* ---- token, error, job -------------------------------------------------- */
+/* ---- token -------------------------------------------------------------- */
+
+/* expires_in: a JSON integer, or (tolerated) a string of digits; clamped to
+ * 0 .. PC_MAX_EXPIRES_IN. */
+static apr_status_t read_expires_in(apr_int64_t *out, json_object *v)
+{
+    apr_int64_t e = 0;
+
+    if (json_object_is_type(v, json_type_int)) {
+        e = json_object_get_int64(v); /* json-c saturates at INT64_MIN/MAX */
+    }
+    else {
+        const char *s = cstr(v);
+
+        if (s == NULL || *s == '\0')
+            return APR_EGENERAL;
+        for (; *s; s++) {
+            if (*s < '0' || *s > '9')
+                return APR_EGENERAL;
+            if (e <= PC_MAX_EXPIRES_IN) /* stop growing: no overflow */
+                e = e * 10 + (*s - '0');
+        }
+    }
+    *out = e < 0 ? 0 : e > PC_MAX_EXPIRES_IN ? PC_MAX_EXPIRES_IN : e;
+    return APR_SUCCESS;
+}
+
+static apr_status_t read_token(pc_token_resp_t **out, json_object *doc,
+                               apr_pool_t *p, const char **why)
+{
+    pc_token_resp_t *t;
+    const char *type;
+    const unsigned char *u;
+    json_object *v;
+
+    if (!json_object_is_type(doc, json_type_object))
+        return fail(why, "token answer is not a JSON object");
+    t = apr_pcalloc(p, sizeof(*t));
+
+    if (opt_string(&t->access_token, doc, "access_token", p) != APR_SUCCESS)
+        return fail(why, "access_token is not a string");
+    if (t->access_token == NULL)
+        return fail(why, "access_token is missing");
+    if (*t->access_token == '\0')
+        return fail(why, "access_token is empty");
+    if (strlen(t->access_token) > PC_MAX_TOKEN)
+        return fail(why, "access_token is longer than 8192 bytes");
+    /* It goes into an Authorization header: printable ASCII, no spaces. */
+    for (u = (const unsigned char *)t->access_token; *u; u++) {
+        if (*u < 0x21 || *u > 0x7E)
+            return fail(why, "access_token holds characters not allowed in "
+                             "a header");
+    }
+
+    if (opt_string(&type, doc, "token_type", p) != APR_SUCCESS)
+        return fail(why, "token_type is not a string");
+    if (type != NULL && apr_cstr_casecmp(type, "Bearer") != 0)
+        return fail(why, "token_type is not Bearer");
+    t->token_type = "Bearer"; /* absent or any spelling of Bearer */
+
+    t->expires_in = PC_DEFAULT_EXPIRES_IN;
+    if ((v = member(doc, "expires_in")) != NULL &&
+        read_expires_in(&t->expires_in, v) != APR_SUCCESS)
+        return fail(why, "expires_in is not an integer");
+
+    *out = t;
+    return APR_SUCCESS;
+}
 
 apr_status_t pc_json_parse_token(pc_token_resp_t **out, const char *body,
                                  apr_size_t len, apr_pool_t *p,
                                  const char **err)
 {
-    json_object *doc, *v;
-    ctx_t c = {p, NULL};
-    pc_token_resp_t *t;
-    apr_status_t rv = parse_doc(&doc, body, len, err);
-    const unsigned char *u;
+    json_object *doc;
+    const char *why = NULL;
+    apr_status_t rv;
 
     *out = NULL;
+    if ((rv = parse_doc(&doc, body, len, &why)) != APR_SUCCESS)
+        return finish(rv, err, why);
+    rv = read_token(out, doc, p, &why);
+    json_object_put(doc);
     if (rv != APR_SUCCESS)
-        return rv;
-    t = apr_pcalloc(p, sizeof(*t));
-    t->expires_in = 3600;
-    if (!json_object_is_type(doc, json_type_object)) {
-        fail(&c, "token answer is not a JSON object");
-        goto bad;
-    }
-    if (get_str(&c, doc, "access_token", &t->access_token,
-                "access_token is not a string") <= 0) {
-        fail(&c, "access_token is missing");
-        goto bad;
-    }
-    if (*t->access_token == '\0' || strlen(t->access_token) > 8192) {
-        fail(&c, "access_token is empty or longer than 8192 bytes");
-        goto bad;
-    }
-    for (u = (const unsigned char *)t->access_token; *u; u++) {
-        if (*u < 0x21 || *u > 0x7e) {
-            fail(&c, "access_token holds characters not allowed in a header");
-            goto bad;
-        }
-    }
-    if (get_str(&c, doc, "token_type", &t->token_type,
-                "token_type is not a string") < 0)
-        goto bad;
-    if (t->token_type && strcasecmp(t->token_type, "Bearer") != 0) {
-        fail(&c, "token_type is not Bearer");
-        goto bad;
-    }
-    if (json_object_object_get_ex(doc, "expires_in", &v) && v != NULL) {
-        apr_int64_t e;
-        if (json_object_is_type(v, json_type_int)) {
-            e = json_object_get_int64(v);
-        }
-        else if (json_object_is_type(v, json_type_string)) {
-            const char *s = json_object_get_string(v), *d;
-            if (*s == '\0' || strlen(s) > 12) {
-                fail(&c, "expires_in is not an integer");
-                goto bad;
-            }
-            for (d = s; *d; d++) {
-                if (!apr_isdigit(*d)) {
-                    fail(&c, "expires_in is not an integer");
-                    goto bad;
-                }
-            }
-            e = apr_atoi64(s);
-        }
-        else {
-            fail(&c, "expires_in is not an integer");
-            goto bad;
-        }
-        if (e < 0)
-            e = 0;
-        if (e > 86400LL * 366)
-            e = 86400LL * 366;
-        t->expires_in = e;
-    }
-    json_object_put(doc);
-    *out = t;
-    return APR_SUCCESS;
-bad:
-    json_object_put(doc);
-    *err = c.err;
-    return APR_EGENERAL;
+        *out = NULL;
+    return finish(rv, err, why);
+}
+
+/* ---- error body --------------------------------------------------------- */
+
+/* A string member, or NULL when absent, empty or of another type: error
+ * bodies are read tolerantly. */
+static const char *loose_string(json_object *obj, const char *key,
+                                apr_pool_t *p)
+{
+    const char *s;
+
+    if (opt_string(&s, obj, key, p) != APR_SUCCESS)
+        return NULL;
+    return non_empty(s);
 }
 
 apr_status_t pc_json_parse_error(pc_api_error_t **out, const char *body,
                                  apr_size_t len, apr_pool_t *p,
                                  const char **err)
 {
-    json_object *doc, *details;
+    json_object *doc, *details, *d0;
     pc_api_error_t *e;
-    ctx_t c = {p, NULL};
-    apr_status_t rv = parse_doc(&doc, body, len, err);
+    const char *why = NULL;
+    apr_status_t rv;
 
     *out = NULL;
-    if (rv != APR_SUCCESS)
-        return rv;
+    if ((rv = parse_doc(&doc, body, len, &why)) != APR_SUCCESS)
+        return finish(rv, err, why);
     if (!json_object_is_type(doc, json_type_object)) {
         json_object_put(doc);
-        *err = "error body is not a JSON object";
-        return APR_EGENERAL;
+        return finish(APR_EGENERAL, err, "error body is not a JSON object");
     }
     e = apr_pcalloc(p, sizeof(*e));
-    /* Tolerant: fields of another type are ignored (get_str fails only
-     * for this field; its result is dropped). */
-    if (get_str(&c, doc, "code", &e->code, "") < 0)
-        e->code = NULL;
-    if (e->code == NULL && get_str(&c, doc, "error", &e->code, "") < 0)
-        e->code = NULL; /* OAuth's {"error": ...} */
-    if (get_str(&c, doc, "message", &e->message, "") < 0)
-        e->message = NULL;
-    if (e->message == NULL &&
-        get_str(&c, doc, "error_description", &e->message, "") < 0)
-        e->message = NULL;
-    if (json_object_object_get_ex(doc, "details", &details) && details &&
-        json_object_is_type(details, json_type_array) &&
+    /* PingOne's own shape, else OAuth's {"error","error_description"}
+     * (the token endpoint answers that way). */
+    if ((e->code = loose_string(doc, "code", p)) == NULL)
+        e->code = loose_string(doc, "error", p);
+    if ((e->message = loose_string(doc, "message", p)) == NULL)
+        e->message = loose_string(doc, "error_description", p);
+    details = member(doc, "details");
+    if (details != NULL && json_object_is_type(details, json_type_array) &&
         json_object_array_length(details) > 0) {
-        json_object *d0 = json_object_array_get_idx(details, 0);
-        if (d0 && json_object_is_type(d0, json_type_object) &&
-            get_str(&c, d0, "code", &e->detail_code, "") < 0)
-            e->detail_code = NULL;
+        d0 = json_object_array_get_idx(details, 0);
+        if (json_object_is_type(d0, json_type_object))
+            e->detail_code = loose_string(d0, "code", p);
     }
     json_object_put(doc);
     *out = e;
+    return finish(APR_SUCCESS, err, NULL);
+}
+
+/* ---- OATH revoke job ---------------------------------------------------- */
+
+static apr_status_t read_job(pc_job_t **out, json_object *doc, apr_pool_t *p,
+                             const char **why)
+{
+    pc_job_t *j;
+    json_object *result, *v;
+
+    if (!json_object_is_type(doc, json_type_object))
+        return fail(why, "job answer is not a JSON object");
+    j = apr_pcalloc(p, sizeof(*j));
+    if (req_string(&j->id, doc, "id", p, why, "job.id is not a string",
+                   "job.id is missing or empty") != APR_SUCCESS ||
+        req_string(&j->status, doc, "status", p, why,
+                   "job.status is not a string",
+                   "job.status is missing or empty") != APR_SUCCESS)
+        return APR_EGENERAL;
+    /* Only the documented values, exactly; anything else is in progress. */
+    if (strcmp(j->status, "DONE") == 0)
+        j->state = PC_JOB_DONE;
+    else if (strcmp(j->status, "FAILED") == 0)
+        j->state = PC_JOB_FAILED;
+    else
+        j->state = PC_JOB_RUNNING;
+
+    j->revoked = -1;
+    if (opt_object(&result, doc, "result") != APR_SUCCESS)
+        return fail(why, "job.result is not an object");
+    if (result != NULL && (v = member(result, "revoked")) != NULL) {
+        if (!json_object_is_type(v, json_type_int) ||
+            json_object_get_int64(v) < 0)
+            return fail(why, "job.result.revoked is not a count");
+        j->revoked = json_object_get_int64(v);
+    }
+    if (opt_string(&j->reason, doc, "reason", p) != APR_SUCCESS)
+        return fail(why, "job.reason is not a string");
+
+    *out = j;
     return APR_SUCCESS;
 }
 
@@ -567,48 +885,16 @@ apr_status_t pc_json_parse_job(pc_job_t **out, const char *body,
                                apr_size_t len, apr_pool_t *p,
                                const char **err)
 {
-    json_object *doc, *result, *v;
-    ctx_t c = {p, NULL};
-    pc_job_t *j;
-    apr_status_t rv = parse_doc(&doc, body, len, err);
+    json_object *doc;
+    const char *why = NULL;
+    apr_status_t rv;
 
     *out = NULL;
+    if ((rv = parse_doc(&doc, body, len, &why)) != APR_SUCCESS)
+        return finish(rv, err, why);
+    rv = read_job(out, doc, p, &why);
+    json_object_put(doc);
     if (rv != APR_SUCCESS)
-        return rv;
-    j = apr_pcalloc(p, sizeof(*j));
-    j->revoked = -1;
-    if (!json_object_is_type(doc, json_type_object)) {
-        fail(&c, "job answer is not a JSON object");
-        goto bad;
-    }
-    if (get_str(&c, doc, "id", &j->id, "job.id is not a string") <= 0 ||
-        get_str(&c, doc, "status", &j->status,
-                "job.status is not a string") <= 0) {
-        fail(&c, "job.id or job.status is missing");
-        goto bad;
-    }
-    j->state = strcmp(j->status, "DONE") == 0     ? PC_JOB_DONE
-               : strcmp(j->status, "FAILED") == 0 ? PC_JOB_FAILED
-                                                  : PC_JOB_RUNNING;
-    if (get_obj(&c, doc, "result", &result, "job.result is not an object") <
-        0)
-        goto bad;
-    if (result && json_object_object_get_ex(result, "revoked", &v) && v) {
-        if (!json_object_is_type(v, json_type_int) ||
-            json_object_get_int64(v) < 0) {
-            fail(&c, "job.result.revoked is not a count");
-            goto bad;
-        }
-        j->revoked = json_object_get_int64(v);
-    }
-    if (get_str(&c, doc, "reason", &j->reason, "job.reason is not a string") <
-        0)
-        goto bad;
-    json_object_put(doc);
-    *out = j;
-    return APR_SUCCESS;
-bad:
-    json_object_put(doc);
-    *err = c.err;
-    return APR_EGENERAL;
+        *out = NULL;
+    return finish(rv, err, why);
 }

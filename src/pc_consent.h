@@ -16,7 +16,8 @@
 #include <apr_tables.h>
 #include <apr_time.h>
 
-/* Largest body any parser accepts (the client enforces its own cap first). */
+/* Deepest nesting of arrays/objects any parser accepts (the top-level value
+ * counts as one level).  Body size is capped by the client, not here. */
 #define PC_JSON_MAX_DEPTH 32
 
 /* One OAuth scope consent, as far as the module cares. */
