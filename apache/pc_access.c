@@ -137,7 +137,8 @@ static void consent_lookup(request_rec *r, const pc_dir_conf *dc,
     int stale_window = ttl_or(sc->stale_if_error, 0), backoff, lead, ok = 0;
     const char *tag = NULL, *retry_after = NULL;
 
-    pc_cache_id_init(&id, PC_CK_CONSENT, sc->env_id, st->user_id, app_of(dc));
+    pc_cache_id_init(&id, PC_CK_CONSENT, sc->env_id, st->user_id, app_of(dc),
+                     r);
     if (pc_shared_get(&e, &id, st->user_id, app_of(dc), r) == APR_SUCCESS) {
         int f = pc_cache_freshness(&e, now, stale_window);
         if (f == 1) {
@@ -239,7 +240,7 @@ static void resolve_username(request_rec *r, const pc_srv_conf *sc,
     int allow_ttl = ttl_or(sc->allow_ttl, PC_DEFAULT_ALLOW_TTL);
     int deny_ttl = ttl_or(sc->deny_ttl, PC_DEFAULT_DENY_TTL);
 
-    pc_cache_id_init(&cid, PC_CK_USER, sc->env_id, st->user, "");
+    pc_cache_id_init(&cid, PC_CK_USER, sc->env_id, st->user, "", r);
     if (pc_shared_get(&e, &cid, NULL, NULL, r) == APR_SUCCESS &&
         e.kind == PC_CK_USER && pc_cache_freshness(&e, now, 0) == 1 &&
         e.consent == NULL && e.app && strcmp(e.app, st->user) == 0) {

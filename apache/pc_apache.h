@@ -63,6 +63,7 @@ typedef struct pc_dir_conf {
     const char *deny_redirect;
     int require_used;           /* Require pingone-consent in this section */
     apr_array_header_t *require_lines; /* their scope lists (arrays) */
+    const char *webhook_auth;   /* PingOneWebhookAuthorization (secret) */
 } pc_dir_conf;
 
 /* What one request learned (request_config), shared by the access hook
@@ -106,5 +107,8 @@ void pc_note_use(cmd_parms *cmd, pc_dir_conf *dc);
 int pc_check_authz(request_rec *r);
 int pc_fixups(request_rec *r);
 extern const authz_provider pc_authz_provider;
+
+/* apache/pc_handlers.c */
+int pc_handler(request_rec *r);
 
 #endif

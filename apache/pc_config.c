@@ -142,6 +142,7 @@ void *pc_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(deny_redirect);
     m->require_used = add->require_used || base->require_used;
     MERGE_PTR(require_lines);
+    MERGE_PTR(webhook_auth);
     return m;
 }
 
@@ -511,6 +512,21 @@ static const char *set_deny_redirect(cmd_parms *cmd, void *d,
     return NULL;
 }
 
+static const char *set_webhook_auth(cmd_parms *cmd, void *d, const char *arg)
+{
+    pc_dir_conf *dc = d;
+    const char *c;
+    if (strlen(arg) < 16)
+        return cmd_err(cmd, "use a value of at least 16 characters (it is "
+                            "the only thing that authenticates PingOne)");
+    for (c = arg; *c; c++) {
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            return cmd_err(cmd, "the value holds control characters");
+    }
+    dc->webhook_auth = apr_pstrdup(cmd->pool, arg);
+    return NULL;
+}
+
 const command_rec pc_cmds[] = {
     AP_INIT_TAKE1("PingOneEnvironmentID", set_env_id, NULL, RSRC_CONF,
                   "PingOne environment ID (UUID)"),
@@ -564,6 +580,9 @@ const command_rec pc_cmds[] = {
     AP_INIT_TAKE1("PingOneConsentDenyRedirect", set_deny_redirect, NULL,
                   OR_AUTHCFG, "Redirect users without consent here "
                               "(302, with return_to)"),
+    AP_INIT_TAKE1("PingOneWebhookAuthorization", set_webhook_auth, NULL,
+                  ACCESS_CONF | RSRC_CONF,
+                  "The exact Authorization header PingOne's webhook sends"),
     {NULL}};
 
 /* ---- start-up checks ---------------------------------------------------- */
@@ -722,11 +741,31 @@ int pc_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "PC00001: %s", err);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
+        apr_array_header_t *envs = apr_array_make(pconf, 2, sizeof(char *));
+        apr_array_header_t *apps = apr_array_make(pconf, 4, sizeof(char *));
+        int i, j;
         for (v = s; v; v = v->next) {
             pc_srv_conf *vc = ap_get_module_config(v->module_config,
                                                    &pingone_consent_module);
             pc_shared_set_stale_window(vc->stale_if_error);
+            for (j = 0; vc->env_id && j < envs->nelts; j++) {
+                if (strcmp(APR_ARRAY_IDX(envs, j, const char *), vc->env_id) == 0)
+                    break;
+            }
+            if (vc->env_id && j == envs->nelts)
+                APR_ARRAY_PUSH(envs, const char *) = vc->env_id;
         }
+        for (i = 0; i < pc_uses->nelts; i++) {
+            const pc_dir_conf *dc = APR_ARRAY_IDX(pc_uses, i, pc_use_t).dc;
+            const char *a = dc->app_id ? dc->app_id : dc->app_name;
+            for (j = 0; a && j < apps->nelts; j++) {
+                if (strcmp(APR_ARRAY_IDX(apps, j, const char *), a) == 0)
+                    break;
+            }
+            if (a && j == apps->nelts)
+                APR_ARRAY_PUSH(apps, const char *) = a;
+        }
+        pc_shared_set_targets(envs, apps);
     }
     if (pc_curl_global_init() != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,

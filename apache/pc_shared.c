@@ -36,6 +36,7 @@
 #include <apr_strings.h>
 
 #include <dlfcn.h>
+#include <stdlib.h>
 #include <stddef.h>
 
 APLOG_USE_MODULE(pingone_consent);
@@ -68,6 +69,7 @@ typedef struct pc_shm_t {
     apr_time_t backoff_until;
     apr_time_t cache_error_logged;
     apr_uint32_t generation;      /* bumped by purges: invalidates every L1 */
+    apr_uint32_t epoch;           /* bumped by purge-all: part of every key */
     pc_counters_t counters;
     pc_stoken_t tokens[PC_TOKENS];
     pc_flight_t flights[PC_FLIGHTS];
@@ -312,20 +314,70 @@ typedef struct l1_slot_t {
 static l1_slot_t *l1;
 static apr_thread_mutex_t *l1_locks[PC_L1_STRIPES];
 
+/* "Purge everything" cannot iterate every provider, so it moves every key
+ * instead: an epoch is folded into the key.  With shmcb the epoch lives in
+ * the shared segment; with a farm cache it is itself stored in the cache
+ * (read at most once a second per process), so a purge-all on one server
+ * reaches all servers within a second. */
+#define EPOCH_KEY "pingone-consent:epoch"
+#define EPOCH_MEMO apr_time_from_sec(1)
+
+static apr_uint32_t epoch_memo;
+static apr_time_t epoch_memo_at;
+
+static apr_uint32_t remote_epoch_read(server_rec *s, apr_pool_t *p)
+{
+    unsigned char buf[16];
+    unsigned int len = sizeof(buf) - 1;
+    if (g->provider->retrieve(g->inst, s, (const unsigned char *)EPOCH_KEY,
+                              sizeof(EPOCH_KEY) - 1, buf, &len, p) !=
+        APR_SUCCESS)
+        return 0;
+    buf[len] = '\0';
+    return (apr_uint32_t)strtoul((const char *)buf, NULL, 10);
+}
+
+static apr_uint32_t current_epoch(request_rec *r)
+{
+    apr_time_t now, at;
+    apr_uint32_t e;
+
+    if (g == NULL)
+        return 0;
+    if (g_cache_locks)
+        return __atomic_load_n(&g->seg->epoch, __ATOMIC_ACQUIRE);
+    now = apr_time_now();
+    at = __atomic_load_n(&epoch_memo_at, __ATOMIC_ACQUIRE);
+    if (now - at < EPOCH_MEMO)
+        return __atomic_load_n(&epoch_memo, __ATOMIC_ACQUIRE);
+    e = remote_epoch_read(r->server, r->pool);
+    __atomic_store_n(&epoch_memo, e, __ATOMIC_RELEASE);
+    __atomic_store_n(&epoch_memo_at, now, __ATOMIC_RELEASE);
+    return e;
+}
+
 void pc_cache_id_init(pc_cache_id_t *id, pc_cache_kind_e kind,
-                      const char *env, const char *user, const char *app)
+                      const char *env, const char *user, const char *app,
+                      request_rec *r)
 {
     id->kind = kind;
     id->env = env ? env : "";
     id->user = user ? user : "";
     id->app = app ? app : "";
     id->have_key = 0;
+    id->epoch = current_epoch(r);
 }
 
 const unsigned char *pc_cache_id_key(pc_cache_id_t *id)
 {
     if (!id->have_key) {
-        pc_cache_key(id->key, id->kind, id->env, id->user, id->app);
+        char env[96];
+        const char *e = id->env;
+        if (id->epoch) {
+            apr_snprintf(env, sizeof(env), "%.64s|%u", id->env, id->epoch);
+            e = env;
+        }
+        pc_cache_key(id->key, id->kind, e, id->user, id->app);
         id->have_key = 1;
     }
     return id->key;
@@ -501,10 +553,66 @@ static void l1_put(const pc_cache_id_t *id, const pc_cache_entry_t *e,
     apr_thread_mutex_unlock(m);
 }
 
-void pc_shared_purge_all(void)
+/* Applications and environments configured anywhere: a user's entries
+ * are (env, user, app) keys, so purging a user removes each of them. */
+static apr_array_header_t *g_envs, *g_apps;
+
+void pc_shared_set_targets(apr_array_header_t *envs, apr_array_header_t *apps)
 {
-    if (g)
-        __atomic_fetch_add(&g->seg->generation, 1, __ATOMIC_RELEASE);
+    g_envs = envs;
+    g_apps = apps;
+}
+
+int pc_shared_purge_user(const char *user_id, const char *app,
+                         request_rec *r)
+{
+    int i, j, removed = 0;
+
+    if (g == NULL || g->inst == NULL)
+        return 0;
+    for (i = 0; g_envs && i < g_envs->nelts; i++) {
+        for (j = 0; g_apps && j < g_apps->nelts; j++) {
+            const char *a = APR_ARRAY_IDX(g_apps, j, const char *);
+            pc_cache_id_t id;
+            if (app && strcmp(app, a) != 0)
+                continue;
+            pc_cache_id_init(&id, PC_CK_CONSENT,
+                             APR_ARRAY_IDX(g_envs, i, const char *), user_id,
+                             a, r);
+            if (g_cache_locks)
+                lock();
+            if (g->provider->remove(g->inst, r->server, pc_cache_id_key(&id),
+                                    PC_CACHE_KEY_LEN, r->pool) == APR_SUCCESS)
+                removed++;
+            if (g_cache_locks)
+                unlock();
+        }
+    }
+    /* Every process's own copies go too. */
+    __atomic_fetch_add(&g->seg->generation, 1, __ATOMIC_RELEASE);
+    return removed;
+}
+
+void pc_shared_purge_all(request_rec *r)
+{
+    if (g == NULL)
+        return;
+    if (g_cache_locks) {
+        __atomic_fetch_add(&g->seg->epoch, 1, __ATOMIC_RELEASE);
+    }
+    else if (g->inst) {
+        char buf[16];
+        apr_uint32_t e = remote_epoch_read(r->server, r->pool) + 1;
+        int n = apr_snprintf(buf, sizeof(buf), "%u", e);
+        g->provider->store(g->inst, r->server,
+                           (const unsigned char *)EPOCH_KEY,
+                           sizeof(EPOCH_KEY) - 1,
+                           apr_time_now() + apr_time_from_sec(86400 * 365),
+                           (unsigned char *)buf, (unsigned int)n, r->pool);
+        __atomic_store_n(&epoch_memo, e, __ATOMIC_RELEASE);
+        __atomic_store_n(&epoch_memo_at, apr_time_now(), __ATOMIC_RELEASE);
+    }
+    __atomic_fetch_add(&g->seg->generation, 1, __ATOMIC_RELEASE);
 }
 
 /* ---- cache -------------------------------------------------------------- */

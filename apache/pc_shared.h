@@ -41,10 +41,12 @@ typedef struct pc_cache_id_t {
     const char *env, *user, *app;
     unsigned char key[PC_CACHE_KEY_LEN];
     int have_key;
+    apr_uint32_t epoch;         /* purge-all counter folded into the key */
 } pc_cache_id_t;
 
 void pc_cache_id_init(pc_cache_id_t *id, pc_cache_kind_e kind,
-                      const char *env, const char *user, const char *app);
+                      const char *env, const char *user, const char *app,
+                      request_rec *r);
 const unsigned char *pc_cache_id_key(pc_cache_id_t *id);
 
 /* Cache access.  get: APR_SUCCESS with *e filled, APR_NOTFOUND, or an
@@ -84,9 +86,17 @@ typedef struct pc_counters_t {
 void pc_count(pc_counter_e which);
 void pc_counters_read(pc_counters_t *out);
 
-/* Drop every cached decision on this server (bumps the generation that
- * first-level copies are checked against). */
-void pc_shared_purge_all(void);
+/* Where a user's decisions may be: every environment and application
+ * configured (set once at start-up, in the parent). */
+void pc_shared_set_targets(apr_array_header_t *envs,
+                           apr_array_header_t *apps);
+/* Drop a user's cached decisions (for one application, or all when app is
+ * NULL), here and, with redis/memcache, on every server sharing the cache.
+ * Returns how many entries the cache removed. */
+int pc_shared_purge_user(const char *user_id, const char *app,
+                         request_rec *r);
+/* Drop every cached decision: moves every key to a new epoch. */
+void pc_shared_purge_all(request_rec *r);
 /* The largest PingOneConsentStaleIfError of any host (first-level copies
  * are kept that long past freshness). */
 void pc_shared_set_stale_window(int seconds);

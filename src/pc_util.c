@@ -236,6 +236,16 @@ const char *pc_base64(apr_pool_t *p, const char *s, apr_size_t len)
     return out;
 }
 
+int pc_secret_equal(const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b), i;
+    volatile unsigned char diff = (unsigned char)(na != nb);
+
+    for (i = 0; i < na; i++)
+        diff |= (unsigned char)(a[i] ^ b[i % (nb ? nb : 1)]);
+    return nb != 0 && diff == 0;
+}
+
 /* --- directive values --------------------------------------------------- */
 
 const char *pc_parse_base_url(apr_pool_t *p, const char *arg,

@@ -59,6 +59,10 @@ const char *pc_form_encode(apr_pool_t *p, const char *s);
 /* Standard base64 of `len` bytes. */
 const char *pc_base64(apr_pool_t *p, const char *s, apr_size_t len);
 
+/* 1 when a and b are equal, in time that depends only on their lengths
+ * (for shared secrets such as a webhook's Authorization header). */
+int pc_secret_equal(const char *a, const char *b);
+
 /* --- directive value parsers ------------------------------------------ */
 
 /* "https://host[:port][/path]" (http:// also accepted; the caller warns).
