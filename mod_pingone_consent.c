@@ -25,6 +25,7 @@ static void pc_register_hooks(apr_pool_t *p)
                         AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_fixups(pc_fixups, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_handler(pc_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    pc_register_status_hook();
     ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "pingone-consent",
                               AUTHZ_PROVIDER_VERSION, &pc_authz_provider,
                               AP_AUTH_INTERNAL_PER_CONF);

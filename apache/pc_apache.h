@@ -110,5 +110,6 @@ extern const authz_provider pc_authz_provider;
 
 /* apache/pc_handlers.c */
 int pc_handler(request_rec *r);
+void pc_register_status_hook(void);
 
 #endif

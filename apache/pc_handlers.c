@@ -8,6 +8,7 @@
 #include "pc_webhook.h"
 
 #include "http_log.h"
+#include "mod_status.h"
 #include "http_protocol.h"
 #include "http_request.h"
 
@@ -16,6 +17,10 @@
 APLOG_USE_MODULE(pingone_consent);
 
 #define PC_WEBHOOK_MAX_BODY (1024 * 1024)
+
+static int admin_consent(request_rec *r, const char *user, const char *cid);
+static int admin_watch_job(request_rec *r, const char *job_id,
+                           const char *users, const char *timeout_s);
 
 /* The request body, at most `max` bytes: APR_SUCCESS, APR_EOF... */
 static int read_body(request_rec *r, apr_size_t max, char **out,
@@ -228,9 +233,201 @@ static int admin(request_rec *r)
                                       "\"entries_removed\":%d}",
                                       user, removed));
     }
+    if (action && strcmp(action, "consent") == 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                      "PC00212: admin %s reads a consent of user %s",
+                      pc_log_safe(r->pool, who, 64),
+                      pc_log_safe(r->pool, user ? user : "-", 64));
+        return admin_consent(r, user, form_value(r, form, "consent"));
+    }
+    if (action && strcmp(action, "watch-job") == 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                      "PC00216: admin %s watches job %s",
+                      pc_log_safe(r->pool, who, 64),
+                      pc_log_safe(r->pool, form_value(r, form, "job"), 64));
+        return admin_watch_job(r, form_value(r, form, "job"),
+                               form_value(r, form, "users"),
+                               form_value(r, form, "timeout"));
+    }
     return fail_json(r, HTTP_BAD_REQUEST,
-                     "action must be purge-all, purge-user or "
-                     "purge-user-application");
+                     "action must be purge-all, purge-user, "
+                     "purge-user-application, consent or watch-job");
+}
+
+static void admin_log(void *baton, int level, const char *msg)
+{
+    ap_log_rerror(APLOG_MARK, level, 0, (request_rec *)baton, "PC00100: %s",
+                  msg);
+}
+
+static int admin_client(request_rec *r, pc_client_t *c)
+{
+    pc_srv_conf *sc = ap_get_module_config(r->server->module_config,
+                                           &pingone_consent_module);
+    if (sc->client == NULL)
+        return 0;
+    *c = *sc->client;
+    c->log = admin_log;
+    c->log_baton = r;
+    return 1;
+}
+
+static const char *json_str(apr_pool_t *p, const char *s)
+{
+    return s ? apr_pstrcat(p, "\"", pc_log_safe(p, s, 256), "\"", NULL)
+             : "null";
+}
+
+/* The live consent, read from PingOne by ID (expand=applications). */
+static int admin_consent(request_rec *r, const char *user, const char *cid)
+{
+    pc_client_t c;
+    pc_consent_t *cs;
+    pc_error_t err;
+
+    if (!admin_client(r, &c))
+        return fail_json(r, HTTP_INTERNAL_SERVER_ERROR,
+                         "no PingOne settings for this server");
+    if (user == NULL || cid == NULL || !pc_is_uuid(user) || !pc_is_uuid(cid))
+        return fail_json(r, HTTP_BAD_REQUEST,
+                         "user and consent must be PingOne IDs (UUIDs)");
+    if (pc_client_get_consent(&cs, &c, user, cid, &err, r->pool) !=
+        APR_SUCCESS)
+        return fail_json(r, err.kind == PC_E_NOT_FOUND ? HTTP_NOT_FOUND
+                                                       : HTTP_BAD_GATEWAY,
+                         err.message ? err.message : "lookup failed");
+    return send_json(
+        r, HTTP_OK,
+        apr_psprintf(r->pool,
+                     "{\"id\":%s,\"status\":%s,\"application\":{\"id\":%s,"
+                     "\"name\":%s},\"user\":%s,\"scopes\":%s,"
+                     "\"expires_at\":%" APR_TIME_T_FMT "}",
+                     json_str(r->pool, cs->id), json_str(r->pool, cs->status),
+                     json_str(r->pool, cs->app_id),
+                     json_str(r->pool, cs->app_name),
+                     json_str(r->pool, cs->user_id),
+                     json_str(r->pool, pc_scopes_join(r->pool, cs->scopes)),
+                     apr_time_sec(cs->expires_at)));
+}
+
+/* Watch an OATH token revoke job: poll until DONE or FAILED, backing off
+ * from 250 ms to 4 s, for at most `timeout` seconds; on DONE drop the
+ * listed users' decisions (or all), on FAILED drop nothing. */
+static int admin_watch_job(request_rec *r, const char *job_id,
+                           const char *users, const char *timeout_s)
+{
+    pc_client_t c;
+    pc_job_t *job = NULL;
+    pc_error_t err;
+    int timeout = 30, polls = 0;
+    apr_interval_time_t wait = apr_time_from_msec(250);
+    apr_time_t deadline;
+
+    if (!admin_client(r, &c))
+        return fail_json(r, HTTP_INTERNAL_SERVER_ERROR,
+                         "no PingOne settings for this server");
+    if (job_id == NULL || !pc_is_uuid(job_id))
+        return fail_json(r, HTTP_BAD_REQUEST, "job must be a job ID (UUID)");
+    if (timeout_s && pc_parse_int(timeout_s, 1, 120, &timeout) != 0)
+        return fail_json(r, HTTP_BAD_REQUEST, "timeout must be 1..120 s");
+    deadline = apr_time_now() + apr_time_from_sec(timeout);
+    for (;;) {
+        polls++;
+        if (pc_client_get_job(&job, &c, job_id, &err, r->pool) !=
+            APR_SUCCESS)
+            return fail_json(r, err.kind == PC_E_NOT_FOUND ? HTTP_NOT_FOUND
+                                                           : HTTP_BAD_GATEWAY,
+                             err.message ? err.message : "job read failed");
+        if (job->state != PC_JOB_RUNNING || apr_time_now() + wait > deadline)
+            break;
+        apr_sleep(wait);
+        if (wait < apr_time_from_sec(4))
+            wait *= 2;
+    }
+    if (job->state == PC_JOB_RUNNING) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "PC00213: job %s still %s after %d s (%d polls); "
+                      "nothing dropped", job_id,
+                      pc_log_safe(r->pool, job->status, 32), timeout, polls);
+        return send_json(r, HTTP_GATEWAY_TIME_OUT,
+                         apr_psprintf(r->pool,
+                                      "{\"job\":\"%s\",\"status\":%s,"
+                                      "\"finished\":false,\"polls\":%d,"
+                                      "\"dropped\":\"none\"}",
+                                      job_id, json_str(r->pool, job->status),
+                                      polls));
+    }
+    if (job->state == PC_JOB_FAILED) {
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                      "PC00214: job %s FAILED (%s); nothing dropped", job_id,
+                      pc_log_safe(r->pool, job->reason, 200));
+        return send_json(r, HTTP_OK,
+                         apr_psprintf(r->pool,
+                                      "{\"job\":\"%s\",\"status\":\"FAILED\","
+                                      "\"reason\":%s,\"polls\":%d,"
+                                      "\"dropped\":\"none\"}",
+                                      job_id, json_str(r->pool, job->reason),
+                                      polls));
+    }
+    if (users) {
+        char *list = apr_pstrdup(r->pool, users), *u, *last;
+        int n = 0;
+        for (u = apr_strtok(list, ", ", &last); u;
+             u = apr_strtok(NULL, ", ", &last)) {
+            if (pc_is_uuid(u)) {
+                pc_shared_purge_user(u, NULL, r);
+                n++;
+            }
+        }
+        users = apr_psprintf(r->pool, "%d users", n);
+    }
+    else {
+        pc_shared_purge_all(r);
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                  "PC00215: job %s DONE, %" APR_INT64_T_FMT " tokens "
+                  "revoked; dropped %s", job_id, job->revoked,
+                  users ? users : "every cached decision");
+    return send_json(r, HTTP_OK,
+                     apr_psprintf(r->pool,
+                                  "{\"job\":\"%s\",\"status\":\"DONE\","
+                                  "\"revoked\":%" APR_INT64_T_FMT ","
+                                  "\"polls\":%d,\"dropped\":%s}",
+                                  job_id, job->revoked, polls,
+                                  json_str(r->pool, users ? users : "all")));
+}
+
+/* mod_status: the counters, with ExtendedStatus On. */
+static int status_hook(request_rec *r, int flags)
+{
+    pc_counters_t c;
+    static const char *const names[PC_CNT_MAX] = {
+        "hits", "misses", "stale", "errors", "coalesced", "fail_open",
+        "pingone_calls", "token_calls", "cache_errors"};
+    int i;
+
+    if (pc_shared_ready()) {
+        pc_counters_read(&c);
+        if (flags & AP_STATUS_SHORT) {
+            for (i = 0; i < PC_CNT_MAX; i++)
+                ap_rprintf(r, "PingOneConsent%s: %" APR_UINT64_T_FMT "\n",
+                           names[i], c.v[i]);
+        }
+        else {
+            ap_rputs("<hr>\n<h2>mod_pingone_consent</h2>\n<table>\n", r);
+            for (i = 0; i < PC_CNT_MAX; i++)
+                ap_rprintf(r, "<tr><td>%s</td><td>%" APR_UINT64_T_FMT
+                              "</td></tr>\n", names[i], c.v[i]);
+            ap_rputs("</table>\n", r);
+        }
+    }
+    return OK;
+}
+
+void pc_register_status_hook(void)
+{
+    APR_OPTIONAL_HOOK(ap, status_hook, status_hook, NULL, NULL,
+                      APR_HOOK_MIDDLE);
 }
 
 int pc_handler(request_rec *r)

@@ -56,7 +56,7 @@ run_suite() {
   {
     echo "LoadModule mpm_${mpm}_module $moddir/mod_mpm_${mpm}.so"
     for m in authn_core authn_file auth_basic authz_core authz_user authz_host \
-             mime alias env headers setenvif dir socache_shmcb \
+             mime alias env headers setenvif dir status socache_shmcb \
              socache_redis socache_memcache; do
       echo "LoadModule ${m}_module $moddir/mod_${m}.so"
     done
