@@ -136,6 +136,8 @@ static void consent_lookup(request_rec *r, const pc_dir_conf *dc,
     apr_time_t now = apr_time_now(), fresh;
     int stale_window = ttl_or(sc->stale_if_error, 0), backoff, lead, ok = 0;
     const char *tag = NULL, *retry_after = NULL;
+    apr_status_t rv;
+    apr_time_t t0;
 
     pc_cache_id_init(&id, PC_CK_CONSENT, sc->env_id, st->user_id, app_of(dc),
                      r);
@@ -184,9 +186,11 @@ static void consent_lookup(request_rec *r, const pc_dir_conf *dc,
     e.kind = PC_CK_CONSENT;
     e.user_id = st->user_id;
     e.app = app_of(dc);
-    if (pc_client_get_consents(&consents, client, st->user_id, dc->app_id,
-                               dc->app_name, &st->err,
-                               r->pool) != APR_SUCCESS) {
+    t0 = apr_time_now();
+    rv = pc_client_get_consents(&consents, client, st->user_id, dc->app_id,
+                                dc->app_name, &st->err, r->pool);
+    pc_latency_record(apr_time_now() - t0);
+    if (rv != APR_SUCCESS) {
         if (st->err.kind != PC_E_NOT_FOUND) {
             if (st->err.kind == PC_E_RATE_LIMITED)
                 pc_backoff_set(now + apr_time_from_sec(pc_retry_after_seconds(

@@ -92,6 +92,7 @@ static int webhook(request_rec *r)
         return HTTP_METHOD_NOT_ALLOWED;
     }
     if (auth == NULL || !pc_secret_equal(auth, dc->webhook_auth)) {
+        pc_count(PC_CNT_WEBHOOK_REFUSED);
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "PC00201: webhook delivery with %s Authorization "
                       "header refused; nothing changed",
@@ -108,6 +109,7 @@ static int webhook(request_rec *r)
                    : rc;
     }
     if (pc_webhook_parse(&events, body, len, r->pool, &err) != APR_SUCCESS) {
+        pc_count(PC_CNT_WEBHOOK_REFUSED);
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "PC00203: webhook delivery is not PingOne ACTIVITY "
                       "JSON (%s); nothing changed", err);
@@ -121,12 +123,14 @@ static int webhook(request_rec *r)
             continue;
         }
         removed += pc_shared_purge_user(ev->user_id, NULL, r);
+        pc_count(PC_CNT_WEBHOOK_DROPPED);
         dropped++;
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "PC00204: webhook %s: dropped cached decisions of "
                       "user %s", pc_log_safe(r->pool, ev->type, 64),
                       ev->user_id);
     }
+    pc_count(PC_CNT_WEBHOOK_OK);
     return send_json(r, HTTP_OK,
                      apr_psprintf(r->pool,
                                   "{\"events\":%d,\"users_dropped\":%d,"
@@ -167,22 +171,24 @@ static apr_table_t *parse_form(request_rec *r, const char *s)
 static int admin_status(request_rec *r)
 {
     pc_counters_t c;
-    static const char *const names[PC_CNT_MAX] = {
-        "hits", "misses", "stale", "errors", "coalesced", "fail_open",
-        "pingone_calls", "token_calls", "cache_errors"};
     const char *json = "";
-    int i;
+    int i, p50, p90, p99;
+    apr_uint64_t n;
 
     pc_counters_read(&c);
     for (i = 0; i < PC_CNT_MAX; i++)
         json = apr_psprintf(r->pool, "%s%s\"%s\":%" APR_UINT64_T_FMT, json,
-                            i ? "," : "", names[i], c.v[i]);
+                            i ? "," : "", pc_counter_names[i], c.v[i]);
+    pc_latency_percentiles(&p50, &p90, &p99, &n);
     return send_json(
         r, HTTP_OK,
         apr_psprintf(r->pool,
                      "{\"cache\":{\"provider\":\"%s\"},\"counters\":{%s},"
-                     "\"backoff_seconds\":%d}",
+                     "\"pingone_latency_ms\":{\"calls\":%" APR_UINT64_T_FMT
+                     ",\"p50\":%d,\"p90\":%d,\"p99\":%d},"
+                     "\"token_expires_in\":%d,\"backoff_seconds\":%d}",
                      pc_log_safe(r->pool, pc_shared_cache_name(), 200), json,
+                     n, p50, p90, p99, pc_token_seconds_left(),
                      pc_backoff_left(apr_time_now())));
 }
 
@@ -401,11 +407,10 @@ static int admin_watch_job(request_rec *r, const char *job_id,
 static int status_hook(request_rec *r, int flags)
 {
     pc_counters_t c;
-    static const char *const names[PC_CNT_MAX] = {
-        "hits", "misses", "stale", "errors", "coalesced", "fail_open",
-        "pingone_calls", "token_calls", "cache_errors"};
     int i;
+    const char *const *names = pc_counter_names;
 
+    (void)names;
     if (pc_shared_ready()) {
         pc_counters_read(&c);
         if (flags & AP_STATUS_SHORT) {

@@ -71,6 +71,7 @@ typedef struct pc_shm_t {
     apr_uint32_t generation;      /* bumped by purges: invalidates every L1 */
     apr_uint32_t epoch;           /* bumped by purge-all: part of every key */
     pc_counters_t counters;
+    apr_uint64_t latency[16];     /* PingOne call latency histogram */
     pc_stoken_t tokens[PC_TOKENS];
     pc_flight_t flights[PC_FLIGHTS];
 } pc_shm_t;
@@ -234,6 +235,67 @@ void pc_count(pc_counter_e which)
         return;
     /* Lock-free: this runs on every request. */
     __atomic_fetch_add(&g->seg->counters.v[which], 1, __ATOMIC_RELAXED);
+}
+
+const char *const pc_counter_names[PC_CNT_MAX] = {
+    "hits", "misses", "stale", "errors", "coalesced", "fail_open",
+    "pingone_calls", "token_calls", "cache_errors", "webhook_accepted",
+    "webhook_refused", "webhook_users_dropped"};
+
+/* Bucket upper bounds in ms; the last bucket is everything above. */
+static const int lat_bounds[15] = {1,  2,   5,   10,  20,   50,   100, 200,
+                                   300, 500, 1000, 2000, 3000, 5000, 10000};
+
+void pc_latency_record(apr_interval_time_t elapsed)
+{
+    int i;
+    long ms = (long)(elapsed / 1000);
+    if (g == NULL)
+        return;
+    for (i = 0; i < 15 && ms > lat_bounds[i]; i++)
+        ;
+    __atomic_fetch_add(&g->seg->latency[i], 1, __ATOMIC_RELAXED);
+}
+
+void pc_latency_percentiles(int *p50, int *p90, int *p99, apr_uint64_t *n)
+{
+    apr_uint64_t h[16], total = 0, run = 0;
+    int i, *out[3] = {p50, p90, p99};
+    double q[3] = {0.5, 0.9, 0.99};
+    int k = 0;
+
+    *p50 = *p90 = *p99 = -1;
+    *n = 0;
+    if (g == NULL)
+        return;
+    for (i = 0; i < 16; i++)
+        total += h[i] = __atomic_load_n(&g->seg->latency[i], __ATOMIC_RELAXED);
+    *n = total;
+    if (total == 0)
+        return;
+    for (i = 0; i < 16 && k < 3; i++) {
+        run += h[i];
+        while (k < 3 && (double)run >= q[k] * (double)total) {
+            *out[k] = i < 15 ? lat_bounds[i] : 100000;
+            k++;
+        }
+    }
+}
+
+int pc_token_seconds_left(void)
+{
+    apr_time_t now = apr_time_now(), best = 0;
+    int i;
+    if (g == NULL)
+        return -1;
+    lock();
+    for (i = 0; i < PC_TOKENS; i++) {
+        const pc_stoken_t *t = &g->seg->tokens[i];
+        if (t->token[0] && t->expires > now && t->expires > best)
+            best = t->expires;
+    }
+    unlock();
+    return best ? (int)apr_time_sec(best - now) : -1;
 }
 
 void pc_counters_read(pc_counters_t *out)

@@ -76,6 +76,7 @@ void pc_backoff_set(apr_time_t until);
 typedef enum {
     PC_CNT_HIT, PC_CNT_MISS, PC_CNT_STALE, PC_CNT_ERROR, PC_CNT_COALESCED,
     PC_CNT_FAIL_OPEN, PC_CNT_PINGONE, PC_CNT_TOKEN, PC_CNT_CACHE_ERROR,
+    PC_CNT_WEBHOOK_OK, PC_CNT_WEBHOOK_REFUSED, PC_CNT_WEBHOOK_DROPPED,
     PC_CNT_MAX
 } pc_counter_e;
 
@@ -84,6 +85,15 @@ typedef struct pc_counters_t {
 } pc_counters_t;
 
 void pc_count(pc_counter_e which);
+extern const char *const pc_counter_names[PC_CNT_MAX];
+
+/* PingOne call latency: record one, and read percentiles (ms, upper bound
+ * of the histogram bucket; -1 when there were no calls). */
+void pc_latency_record(apr_interval_time_t elapsed);
+void pc_latency_percentiles(int *p50, int *p90, int *p99, apr_uint64_t *n);
+
+/* Seconds until the stored worker tokens expire (-1: none), for status. */
+int pc_token_seconds_left(void);
 void pc_counters_read(pc_counters_t *out);
 
 /* Where a user's decisions may be: every environment and application
