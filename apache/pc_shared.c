@@ -669,7 +669,8 @@ void pc_shared_purge_all(request_rec *r)
         g->provider->store(g->inst, r->server,
                            (const unsigned char *)EPOCH_KEY,
                            sizeof(EPOCH_KEY) - 1,
-                           apr_time_now() + apr_time_from_sec(86400 * 365),
+                           /* memcached reads more than 30 days as a date */
+                           apr_time_now() + apr_time_from_sec(86400 * 29),
                            (unsigned char *)buf, (unsigned int)n, r->pool);
         __atomic_store_n(&epoch_memo, e, __ATOMIC_RELEASE);
         __atomic_store_n(&epoch_memo_at, apr_time_now(), __ATOMIC_RELEASE);

@@ -93,7 +93,8 @@ for remote in ${PC_REMOTE_CACHES:-}; do
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1
   done
   echo "# ---- Apache::Test, event MPM, $remote cache on 127.0.0.1:$port ----"
-  PC_CACHE_SERVER_PID=$server run_suite event "$remote:127.0.0.1:$port" t/20_cache.t t/22_remote_cache.t
+  PC_CACHE_SERVER_PID=$server run_suite event "$remote:127.0.0.1:$port" \
+    t/20_cache.t t/23_farm.t t/22_remote_cache.t
   kill $server 2>/dev/null; wait $server 2>/dev/null
 done
 exit $rc
