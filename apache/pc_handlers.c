@@ -119,6 +119,11 @@ static int webhook(request_rec *r)
         const pc_event_t *ev = APR_ARRAY_IDX(events, i, const pc_event_t *);
         if (ev->effect != PC_EV_DROP_USER || ev->user_id == NULL ||
             !pc_is_uuid(ev->user_id)) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                          "PC00205: webhook event %s%s ignored",
+                          pc_log_safe(r->pool, ev->type ? ev->type : "-", 64),
+                          ev->effect == PC_EV_DROP_USER ? " without a valid "
+                                                          "user ID" : "");
             ignored++;
             continue;
         }
@@ -183,12 +188,13 @@ static int admin_status(request_rec *r)
     return send_json(
         r, HTTP_OK,
         apr_psprintf(r->pool,
-                     "{\"cache\":{\"provider\":\"%s\"},\"counters\":{%s},"
+                     "{\"cache\":{\"provider\":\"%s\",\"entries\":%ld},"
+                     "\"counters\":{%s},"
                      "\"pingone_latency_ms\":{\"calls\":%" APR_UINT64_T_FMT
                      ",\"p50\":%d,\"p90\":%d,\"p99\":%d},"
                      "\"token_expires_in\":%d,\"backoff_seconds\":%d}",
-                     pc_log_safe(r->pool, pc_shared_cache_name(), 200), json,
-                     n, p50, p90, p99, pc_token_seconds_left(),
+                     pc_log_safe(r->pool, pc_shared_cache_name(), 200),
+                     pc_shared_entries(r), json, n, p50, p90, p99, pc_token_seconds_left(),
                      pc_backoff_left(apr_time_now())));
 }
 

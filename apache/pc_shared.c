@@ -117,6 +117,32 @@ int pc_shared_ready(void)
     return g != NULL && g->inst != NULL;
 }
 
+static apr_status_t count_entry(ap_socache_instance_t *inst, server_rec *s,
+                                void *userctx, const unsigned char *id,
+                                unsigned int idlen, const unsigned char *data,
+                                unsigned int datalen, apr_pool_t *p)
+{
+    (void)inst; (void)s; (void)id; (void)idlen; (void)data; (void)datalen;
+    (void)p;
+    ++*(long *)userctx;
+    return APR_SUCCESS;
+}
+
+long pc_shared_entries(request_rec *r)
+{
+    long n = 0;
+    apr_status_t rv;
+
+    if (!pc_shared_ready() || g->provider->iterate == NULL)
+        return -1;
+    if (g_cache_locks)
+        lock();
+    rv = g->provider->iterate(g->inst, r->server, &n, count_entry, r->pool);
+    if (g_cache_locks)
+        unlock();
+    return rv == APR_SUCCESS ? n : -1;
+}
+
 const char *pc_shared_cache_name(void)
 {
     return g && g->cache_spec ? g->cache_spec : PC_DEFAULT_CACHE;

@@ -114,5 +114,8 @@ void pc_shared_set_stale_window(int seconds);
 /* Whether the cache is usable (post_config ran and found the provider). */
 int pc_shared_ready(void);
 const char *pc_shared_cache_name(void);
+/* Entries in the cache (epoch markers included), -1 when the provider
+ * cannot iterate (redis and memcache cannot). */
+long pc_shared_entries(request_rec *r);
 
 #endif

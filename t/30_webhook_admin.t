@@ -11,7 +11,7 @@ use PCTest;
 use HTTP::Tiny;
 use JSON::PP;
 
-plan tests => 28;
+plan tests => 29;
 sim_reset();
 
 sub as { my ($id) = @_; req('/index.html', vhost => 'pc_cache', headers => {'X-Test-Sub' => $id}) }
@@ -88,6 +88,7 @@ ok t_cmp($st->{counters}{hits} > 0 ? 1 : 0, 1, "status shows counters (hits $st-
 ok t_cmp($st->{counters}{webhook_refused} >= 3 ? 1 : 0, 1, 'webhook counters (refused deliveries counted)');
 ok t_cmp($st->{pingone_latency_ms}{p50} >= 1 ? 1 : 0, 1, 'PingOne latency percentiles');
 ok t_cmp($st->{token_expires_in} > 0 ? 1 : 0, 1, 'token expiry, never the token');
+ok t_cmp($st->{cache}{entries} > 0 ? 1 : 0, 1, "cache entries counted ($st->{cache}{entries})");
 $res = $http->post_form($admin, {action => 'purge-user', user => $u2});
 ok t_cmp($res->{status}, 200, 'purge-user');
 ok t_cmp(as($u2)->{headers}{'x-pc-source'}, 'pingone', 'purged user asks PingOne again');
