@@ -47,7 +47,7 @@ UNIT_CFLAGS = -std=c11 $(WARN) -O1 -g -fsanitize=address,undefined \
 MODULE    := $(BUILD)/mod_pingone_consent.so
 
 .PHONY: all deps install test unit test-unit test-sim test-httpd run stop \
-        clean configtest
+        clean configtest bench
 
 all: $(MODULE)
 
@@ -99,6 +99,14 @@ run: deps
 
 stop:
 	@bash tools/run.sh stop
+
+# Benchmarks (not part of `make test`): ungated vs. PingOneConsent vs.
+# mod_oauth2, one run, results under bench/results/.
+BENCH_PACKAGES := wrk libapache2-mod-oauth2 gnuplot-nox apache2-utils valgrind
+bench: deps
+	@bash tools/deps.sh $(BENCH_PACKAGES)
+	@$(MAKE) --no-print-directory all
+	@bash bench/run-bench.sh $(BENCH_ARGS)
 
 configtest: $(MODULE)
 	@bash tools/run.sh configtest

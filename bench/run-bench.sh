@@ -1,0 +1,232 @@
+#!/usr/bin/env bash
+# `make bench`: the cost of consent gating, in one run on one machine.
+#
+# One httpd (event MPM) with mod_pingone_consent and Debian's mod_oauth2,
+# the PingOne simulator, and four locations serving the same 1 KiB file:
+#   /static  no gating (the physical limit)
+#   /gated   PingOneConsent On, warm decision cache
+#   /peer    mod_oauth2 token introspection against the simulator's
+#            /as/introspect, its shared-memory cache warm
+#   /cold    PingOneConsent On, a new user on every request (always a miss)
+# wrk drives /static, /gated and /peer alternately for several rounds; the
+# cold path is measured sequentially against the simulator's own response
+# time.  Prints a Markdown table and writes it (and a PNG chart when
+# gnuplot is installed) under bench/results/.
+# Usage: bench/run-bench.sh [rounds] [seconds] [connections]
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+rounds=${1:-5} secs=${2:-5} conns=${3:-32}
+httpd=${HTTPD:-/usr/sbin/apache2}
+moddir=$(${APXS:-/usr/bin/apxs} -q LIBEXECDIR)
+for tool in wrk curl python3; do
+  command -v $tool >/dev/null || { echo "$tool is needed (apt-get install $tool)"; exit 1; }
+done
+[ -f "$moddir/mod_oauth2.so" ] || { echo "mod_oauth2 is needed (apt-get install libapache2-mod-oauth2)"; exit 1; }
+make -C "$top" -s all
+
+work=$(mktemp -d /tmp/pc-bench.XXXXXX)
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port=$(free_port) sim_port=$(free_port)
+env_id=abcdef01-2345-4678-9abc-def012345678
+client=c0ffee00-1111-4222-8333-444455556666 secret=s3cr3t-worker-secret
+mkdir -p "$work/htdocs"/{static,gated,peer,cold} "$work/logs"
+for d in static gated peer cold; do head -c 1024 /dev/zero | tr '\0' 'x' > "$work/htdocs/$d/f.txt"; done
+user=""
+if [ "$(id -u)" -eq 0 ]; then
+  user="User www-data
+Group www-data"
+  chmod -R a+rwX "$work"
+fi
+cat > "$work/httpd.conf" <<EOF
+ServerRoot "$work"
+ServerName 127.0.0.1
+Listen 127.0.0.1:$port
+PidFile "$work/httpd.pid"
+ErrorLog "$work/logs/error_log"
+LogLevel warn
+$user
+LoadModule mpm_event_module $moddir/mod_mpm_event.so
+LoadModule authn_core_module $moddir/mod_authn_core.so
+LoadModule authz_core_module $moddir/mod_authz_core.so
+LoadModule authz_user_module $moddir/mod_authz_user.so
+LoadModule mime_module $moddir/mod_mime.so
+LoadModule setenvif_module $moddir/mod_setenvif.so
+LoadModule socache_shmcb_module $moddir/mod_socache_shmcb.so
+LoadModule oauth2_module $moddir/mod_oauth2.so
+LoadModule pingone_consent_module $top/build/mod_pingone_consent.so
+StartServers 2
+ThreadsPerChild 32
+MaxRequestWorkers 64
+TypesConfig /etc/mime.types
+DocumentRoot "$work/htdocs"
+<Directory "$work/htdocs">
+    Require all granted
+</Directory>
+PingOneEnvironmentID $env_id
+PingOneAPIBaseURL http://127.0.0.1:$sim_port/v1
+PingOneAuthBaseURL http://127.0.0.1:$sim_port
+PingOneClientID $client
+PingOneClientSecret $secret
+PingOneConsentCache "shmcb:$work/logs/cache(4194304)"
+PingOneConsentCacheTTL 600 600
+SetEnvIf X-Sub "^(.+)\$" OIDC_CLAIM_sub=\$1
+<Location /gated>
+    PingOneConsent On
+    PingOneConsentUserFrom env:OIDC_CLAIM_sub
+    PingOneConsentApplication a0000000-0000-4000-8000-000000000001
+    PingOneConsentScopes openid profile
+</Location>
+<Location /cold>
+    PingOneConsent On
+    PingOneConsentUserFrom env:OIDC_CLAIM_sub
+    PingOneConsentApplication a0000000-0000-4000-8000-000000000001
+</Location>
+OAuth2Cache shm max_entries=10000
+<Location /peer>
+    AuthType oauth2
+    OAuth2TokenVerify introspect http://127.0.0.1:$sim_port/$env_id/as/introspect introspect.auth=client_secret_basic&client_id=$client&client_secret=$secret&introspect.ssl_verify=false&expiry=600
+    Require valid-user
+</Location>
+EOF
+
+cleanup() {
+  "$httpd" -f "$work/httpd.conf" -k stop 2>/dev/null || true
+  [ -n "${sim:-}" ] && kill "$sim" 2>/dev/null || true
+}
+trap cleanup EXIT
+python3 "$top/t/sim/pingone-sim" --port "$sim_port" --seed "$top/t/sim/seed.json" \
+  --log "$work/logs/sim_log" &
+sim=$!
+for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$sim_port/__control/health" && break; sleep 0.1; done
+"$httpd" -f "$work/httpd.conf" -k start
+for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$port/static/f.txt" && break; sleep 0.1; done
+
+ctl() { curl -s -X "$1" -H 'Content-Type: application/json' ${3:+-d "$3"} "http://127.0.0.1:$sim_port/__control/$2"; }
+calls() { ctl GET counts | python3 -c "import json,sys; print(json.load(sys.stdin)[\"$1\"])"; }
+alice=e0000000-0000-4000-8000-00000000a11c
+token=bench-access-token-0123456789abcdef
+ctl POST introspect-tokens "{\"token\":\"$token\",\"active\":true,\"sub\":\"$alice\",\"scope\":\"openid profile\",\"client_id\":\"$client\",\"exp\":4102444800}" >/dev/null
+
+# Warm both caches and check every location answers as expected.
+check() { # expected-code curl-args...
+  local want=$1; shift
+  local got; got=$(curl -s -o /dev/null -w '%{http_code}' "$@")
+  [ "$got" = "$want" ] || { echo "warm-up: expected $want, got $got for $*"; tail -5 "$work/logs/error_log"; exit 1; }
+}
+check 200 "http://127.0.0.1:$port/static/f.txt"
+check 200 -H "X-Sub: $alice" "http://127.0.0.1:$port/gated/f.txt"
+check 200 -H "Authorization: Bearer $token" "http://127.0.0.1:$port/peer/f.txt"
+check 401 "http://127.0.0.1:$port/peer/f.txt"
+
+# Alternating wrk rounds.
+declare -A H=([static]="" [gated]="X-Sub: $alice" [peer]="Authorization: Bearer $token")
+ctl POST reset-counts >/dev/null
+for r in $(seq 1 "$rounds"); do
+  for loc in static gated peer; do
+    wrk -t2 -c"$conns" -d"${secs}s" --latency ${H[$loc]:+-H "${H[$loc]}"} \
+      "http://127.0.0.1:$port/$loc/f.txt" > "$work/wrk.$loc.$r" 2>&1
+  done
+done
+warm_consent=$(calls consents) warm_introspect=$(calls introspect)
+
+# Parse: req/s, p50 and p99 latency (wrk prints units; normalise to ms).
+python3 - "$work" "$rounds" > "$work/summary.json" <<'PY'
+import json, re, statistics, sys
+work, rounds = sys.argv[1], int(sys.argv[2])
+def ms(v):
+    m = re.match(r"([\d.]+)(us|ms|s)", v)
+    x = float(m.group(1))
+    return x / 1000 if m.group(2) == "us" else x * 1000 if m.group(2) == "s" else x
+out = {}
+for loc in ("static", "gated", "peer"):
+    rps, p50, p99 = [], [], []
+    for r in range(1, rounds + 1):
+        t = open("%s/wrk.%s.%d" % (work, loc, r)).read()
+        rps.append(float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1)))
+        p50.append(ms(re.search(r"50%\s+(\S+)", t).group(1)))
+        p99.append(ms(re.search(r"99%\s+(\S+)", t).group(1)))
+    out[loc] = {"rps": rps, "rps_median": statistics.median(rps),
+                "p50_ms": statistics.median(p50), "p99_ms": statistics.median(p99)}
+print(json.dumps(out))
+PY
+
+# Cold misses, sequential: added latency over the simulator's own answer.
+cold=${PC_BENCH_COLD:-200}
+python3 - "$port" "$sim_port" "$env_id" "$client" "$secret" "$cold" > "$work/cold.json" <<'PY'
+import base64, http.client, json, statistics, sys, time
+port, sim, env, cid, secret, n = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6])
+app = "a0000000-0000-4000-8000-000000000001"
+def timed(host_port, path, headers, method="GET", body=None):
+    c = http.client.HTTPConnection("127.0.0.1", int(host_port), timeout=10)
+    c.connect()
+    t0 = time.perf_counter()
+    c.request(method, path, body, headers)
+    r = c.getresponse(); r.read()
+    dt = (time.perf_counter() - t0) * 1000
+    c.close()
+    return r.status, dt
+auth = "Basic " + base64.b64encode(("%s:%s" % (cid, secret)).encode()).decode()
+st, _ = timed(sim, "/%s/as/token" % env, {"Authorization": auth, "Content-Type": "application/x-www-form-urlencoded"},
+              "POST", "grant_type=client_credentials")
+c = http.client.HTTPConnection("127.0.0.1", sim); c.request("POST", "/%s/as/token" % env, "grant_type=client_credentials",
+    {"Authorization": auth, "Content-Type": "application/x-www-form-urlencoded"})
+tok = json.loads(c.getresponse().read())["access_token"]; c.close()
+gw, up = [], []
+for i in range(n):
+    u = "ed000000-0000-4000-8000-%012d" % i
+    # the module's request for this user, then the same upstream call made directly
+    st, dt = timed(port, "/cold/f.txt", {"X-Sub": u})
+    gw.append(dt)
+    q = "/v1/environments/%s/users/%s/oauthConsents?expand=applications&filter=application.id%%20eq%%20%%22%s%%22" % (env, u, app)
+    st2, dt2 = timed(sim, q, {"Authorization": "Bearer " + tok})
+    up.append(dt2)
+print(json.dumps({"n": n, "gateway_p50": statistics.median(gw), "upstream_p50": statistics.median(up),
+                  "added_p50": statistics.median(gw) - statistics.median(up),
+                  "gateway_p99": sorted(gw)[int(0.99 * (n - 1))], "upstream_p99": sorted(up)[int(0.99 * (n - 1))]}))
+PY
+
+# Single flight: 50 concurrent cold requests for one user.
+sf_user=ee000000-0000-4000-8000-000000000001
+ctl POST consents "{\"user_id\":\"$sf_user\",\"application_id\":\"a0000000-0000-4000-8000-000000000001\",\"scope\":[\"openid\",\"profile\"]}" >/dev/null
+ctl POST faults '{"endpoint":"consents","type":"latency","latency_ms":200,"count":-1}' >/dev/null
+ctl POST reset-counts >/dev/null
+seq 1 50 | xargs -P 50 -I{} curl -s -o /dev/null -H "X-Sub: $sf_user" "http://127.0.0.1:$port/gated/f.txt"
+sf_calls=$(calls consents)
+ctl DELETE faults >/dev/null
+value=$(make -C "$top" -s unit >/dev/null && "$top/build/unit/test_cache" | awk '/typical consent value/ {print $5}')
+
+mkdir -p "$top/bench/results"
+stamp=$(date -u +%Y%m%d-%H%M)
+out="$top/bench/results/bench-$stamp.md"
+python3 - "$work" "$out" "$warm_consent" "$warm_introspect" "$sf_calls" "$value" "$rounds" "$secs" "$conns" <<'PY'
+import json, os, platform, subprocess, sys
+work, out, wc, wi, sf, value, rounds, secs, conns = sys.argv[1:]
+s = json.load(open(work + "/summary.json")); c = json.load(open(work + "/cold.json"))
+mem = int(open("/proc/meminfo").read().split()[1]) // 1048576
+lines = ["# mod_pingone_consent benchmark, %s" % subprocess.check_output(["date", "-u", "+%Y-%m-%d %H:%M UTC"]).decode().strip(), "",
+         "Machine: %d cores, %d GiB, %s; httpd event MPM; wrk -t2 -c%s, %s s per run, %s rounds alternating." %
+         (os.cpu_count(), mem, platform.platform(), conns, secs, rounds), "",
+         "| location | req/s median | p50 ms | p99 ms | vs ungated | vs mod_oauth2 |", "|---|---|---|---|---|---|"]
+names = {"static": "ungated (no module)", "gated": "PingOneConsent On, warm cache", "peer": "mod_oauth2 introspection, warm cache"}
+for loc in ("static", "gated", "peer"):
+    v = s[loc]
+    lines.append("| %s | %.0f | %.3f | %.3f | %.3f | %.3f |" % (names[loc], v["rps_median"], v["p50_ms"], v["p99_ms"],
+                 v["rps_median"] / s["static"]["rps_median"], v["rps_median"] / s["peer"]["rps_median"]))
+lines += ["",
+          "- cold miss (%d sequential requests, a new user each): p50 %.2f ms through httpd vs %.2f ms for the same "
+          "PingOne call made directly: **+%.2f ms** added (p99 %.2f vs %.2f ms)" %
+          (c["n"], c["gateway_p50"], c["upstream_p50"], c["added_p50"], c["gateway_p99"], c["upstream_p99"]),
+          "- PingOne calls during the warm runs: consents %s, introspection %s (proof of caching)" % (wc, wi),
+          "- single flight: 50 concurrent cold requests for one user -> **%s** consent call(s)" % sf,
+          "- shared memory per cached decision: 20 B key + %s B value + 24 B shmcb index = **%d B**" % (value, 44 + int(value))]
+open(out, "w").write("\n".join(lines) + "\n")
+print("\n".join(lines))
+PY
+if command -v gnuplot >/dev/null; then
+  python3 -c "
+import json; s=json.load(open('$work/summary.json'))
+for i,(k,n) in enumerate([('static','ungated'),('gated','pingone-consent'),('peer','mod_oauth2')]): print(i, n, s[k]['rps_median'])
+" > "$work/chart.dat"
+  gnuplot -e "set terminal png size 640,400 noenhanced; set output '${out%.md}.png'; set style fill solid; set boxwidth 0.6; set ylabel 'requests/s (median)'; set yrange [0:*]; unset key; plot '$work/chart.dat' using 1:3:xtic(2) with boxes" \
+    && echo "chart: ${out%.md}.png"
+fi
