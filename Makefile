@@ -47,7 +47,7 @@ UNIT_CFLAGS = -std=c11 $(WARN) -O1 -g -fsanitize=address,undefined \
 MODULE    := $(BUILD)/mod_pingone_consent.so
 
 .PHONY: all deps install test unit test-unit test-sim test-httpd run stop \
-        clean configtest bench
+        clean configtest bench fuzz test-fuzz
 
 all: $(MODULE)
 
@@ -79,6 +79,39 @@ unit: $(UNIT_BIN)
 
 test-unit: $(UNIT_BIN)
 	prove --exec '' $(UNIT_BIN)
+
+# --- fuzzing -------------------------------------------------------------
+# Every parser of outside input has a libFuzzer target (fuzz/fuzz_targets.c,
+# one build per PC_FUZZ_<NAME>).  `make fuzz` runs each for FUZZ_SECONDS
+# with clang; `make test` replays the corpora under ASan + UBSan with gcc.
+FUZZ_TARGETS := consent token job webhook cache directives
+FUZZ_SECONDS ?= 60
+FUZZ_REPLAY  := $(patsubst %,$(BUILD)/fuzz/replay_%,$(FUZZ_TARGETS))
+
+$(BUILD)/fuzz/replay_%: fuzz/fuzz_targets.c fuzz/replay.c $(CORE_SRC) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) -Wno-missing-prototypes -DPC_FUZZ_$(shell echo $* | tr a-z A-Z) \
+	  fuzz/fuzz_targets.c fuzz/replay.c $(CORE_SRC) $(PKG_LIBS) -o $@
+
+$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_targets.c $(CORE_SRC) $(HEADERS)
+	@mkdir -p $(dir $@)
+	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
+	  -DPC_FUZZ_$(shell echo $* | tr a-z A-Z) $(PKG_CFLAGS) -Isrc \
+	  fuzz/fuzz_targets.c $(CORE_SRC) $(PKG_LIBS) -o $@
+
+test-fuzz: $(FUZZ_REPLAY)
+	prove --exec bash t/fuzz-replay.sh
+
+fuzz: deps
+	@bash tools/deps.sh clang libclang-rt-14-dev
+	@$(MAKE) --no-print-directory $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(BUILD)/fuzz/work/$$t; \
+	  echo "### fuzz $$t for $(FUZZ_SECONDS) s"; \
+	  $(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	    -artifact_prefix=$(BUILD)/fuzz/work/$$t- $(BUILD)/fuzz/work/$$t fuzz/corpus/$$t \
+	    2>&1 | tail -n 3 || exit 1; \
+	done; echo "new interesting inputs are in $(BUILD)/fuzz/work/<target>; crashes as $(BUILD)/fuzz/work/<target>-crash-*"
 
 test-sim:
 	python3 t/sim/test_sim.py

@@ -23,6 +23,7 @@ stage() { # name command...
 }
 
 stage unit make --no-print-directory test-unit
+stage fuzz-replay make --no-print-directory test-fuzz
 stage simulator make --no-print-directory test-sim
 stage httpd make --no-print-directory test-httpd
 

@@ -1,0 +1,92 @@
+/*
+ * fuzz_targets.c - libFuzzer entry points for every parser of outside
+ * input.  Built once per target with -DPC_FUZZ_<NAME> (see fuzz/Makefile
+ * rules in the top Makefile): `make fuzz` runs each under libFuzzer for a
+ * bounded time; `make test` replays the corpora under ASan + UBSan through
+ * replay.c (no clang needed).
+ */
+#include "pc_cache.h"
+#include "pc_consent.h"
+#include "pc_util.h"
+#include "pc_webhook.h"
+
+#include <apr_general.h>
+#include <apr_strings.h>
+#include <stdint.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static apr_pool_t *pool(void)
+{
+    static apr_pool_t *root;
+    apr_pool_t *p;
+    if (root == NULL) {
+        apr_initialize();
+        apr_pool_create(&root, NULL);
+    }
+    apr_pool_create(&p, root);
+    return p;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    apr_pool_t *p = pool();
+    const char *body = (const char *)data, *err = NULL;
+    /* A NUL-terminated copy for the string parsers. */
+    char *s = apr_pstrmemdup(p, body, size);
+
+#if defined(PC_FUZZ_CONSENT)
+    apr_array_header_t *list;
+    pc_consent_t *c;
+    pc_json_parse_consent_list(&list, body, size, p, &err);
+    pc_json_parse_consent(&c, body, size, p, &err);
+#elif defined(PC_FUZZ_TOKEN)
+    pc_token_resp_t *t;
+    pc_api_error_t *e;
+    pc_json_parse_token(&t, body, size, p, &err);
+    pc_json_parse_error(&e, body, size, p, &err);
+#elif defined(PC_FUZZ_JOB)
+    pc_job_t *j;
+    apr_array_header_t *users;
+    pc_json_parse_job(&j, body, size, p, &err);
+    pc_json_parse_user_list(&users, body, size, p, &err);
+#elif defined(PC_FUZZ_WEBHOOK)
+    apr_array_header_t *events;
+    pc_webhook_parse(&events, body, size, p, &err);
+#elif defined(PC_FUZZ_CACHE)
+    pc_cache_entry_t e;
+    if (pc_cache_decode(&e, data, (unsigned int)(size > 8192 ? 8192 : size),
+                        NULL, NULL, p) == APR_SUCCESS) {
+        unsigned char *buf;
+        unsigned int len;
+        /* Whatever decodes must encode back to the same bytes. */
+        if (pc_cache_encode(&buf, &len, &e, p) != APR_SUCCESS ||
+            len != size || memcmp(buf, data, size) != 0)
+            __builtin_trap();
+    }
+#elif defined(PC_FUZZ_DIRECTIVES)
+    const char *out, *env, *secret;
+    int a, b;
+    apr_time_t ts;
+    pc_parse_base_url(p, s, &out);
+    pc_parse_timeout(p, s, NULL, &a, &b);
+    pc_parse_user_from(p, s, &env);
+    pc_check_scope(p, s);
+    pc_scim_quote(p, s);
+    pc_url_encode(p, s);
+    pc_log_safe(p, s, 64);
+    pc_is_uuid(s);
+    pc_retry_after_seconds(s, 1700000000LL * 1000000, 5);
+    pc_parse_timestamp(&ts, s);
+    if (strncmp(s, "file:", 5) != 0) /* never read files named by input */
+        pc_parse_secret(p, s, &secret);
+#else
+#error "define one PC_FUZZ_<TARGET>"
+#endif
+    (void)s;
+    (void)err;
+    (void)body;
+    apr_pool_destroy(p);
+    return 0;
+}
