@@ -47,7 +47,7 @@ UNIT_CFLAGS = -std=c11 $(WARN) -O1 -g -fsanitize=address,undefined \
 MODULE    := $(BUILD)/mod_pingone_consent.so
 
 .PHONY: all deps install test unit test-unit test-sim test-httpd run stop \
-        clean configtest bench fuzz test-fuzz
+        clean configtest bench fuzz test-fuzz test-asan
 
 all: $(MODULE)
 
@@ -99,6 +99,18 @@ $(BUILD)/fuzz/fuzz_%: fuzz/fuzz_targets.c $(CORE_SRC) $(HEADERS)
 	  -DPC_FUZZ_$(shell echo $* | tr a-z A-Z) $(PKG_CFLAGS) -Isrc \
 	  fuzz/fuzz_targets.c $(CORE_SRC) $(PKG_LIBS) -o $@
 
+# The whole Apache::Test suite against a module built with ASan + UBSan
+# (event MPM); fails on any sanitizer report.
+test-asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan \
+	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" all
+	@rm -rf /tmp/pc-asan-reports; mkdir -p /tmp/pc-asan-reports; chmod 1777 /tmp/pc-asan-reports
+	PC_BUILD_DIR=build-asan HTTPD=$(CURDIR)/tools/asan-httpd.sh PC_REMOTE_CACHES=none \
+	  PC_ASAN_LOG=/tmp/pc-asan-reports/asan bash t/run-httpd-tests.sh event
+	@if ls /tmp/pc-asan-reports/asan.* >/dev/null 2>&1; then \
+	  echo "sanitizer reports:"; cat /tmp/pc-asan-reports/asan.* | head -50; exit 1; \
+	else echo "no sanitizer report"; fi
+
 test-fuzz: $(FUZZ_REPLAY)
 	prove --exec bash t/fuzz-replay.sh
 
@@ -145,4 +157,4 @@ configtest: $(MODULE)
 	@bash tools/run.sh configtest
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-asan

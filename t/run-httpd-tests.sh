@@ -19,6 +19,7 @@ if [ "$(id -u)" -eq 0 ]; then
   chown -R "$user" "$work"
   chmod 755 "$work"
   runuser -u "$user" -- env PC_REMOTE_CACHES="${PC_REMOTE_CACHES:-redis memcache}" \
+    PC_BUILD_DIR="${PC_BUILD_DIR:-build}" HTTPD="${HTTPD:-/usr/sbin/apache2}" \
     bash "$work/t/run-httpd-tests.sh" $mpms
   rc=$?
   if [ $rc -eq 0 ]; then rm -rf "$work"; else echo "# test tree kept in $work"; fi
@@ -26,7 +27,7 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 
 cd "$top"
-module="$top/build/mod_pingone_consent.so"
+module="$top/${PC_BUILD_DIR:-build}/mod_pingone_consent.so"
 [ -f "$module" ] || { echo "build the module first (make)"; exit 2; }
 httpd=${HTTPD:-/usr/sbin/apache2}
 apxs=${APXS:-/usr/bin/apxs}
