@@ -18,7 +18,8 @@ BUILD     := build
 
 DEB_PACKAGES := apache2 apache2-dev libapr1-dev libaprutil1-dev \
                 libcurl4-openssl-dev libjson-c-dev libapache2-mod-perl2 \
-                libwww-perl python3 make gcc pkg-config curl redis-server memcached
+                libwww-perl python3 make gcc pkg-config curl redis-server memcached \
+                openssl
 
 CORE_SRC  := src/pc_consent.c src/pc_decide.c src/pc_util.c src/pc_client.c \
              src/pc_cache.c src/pc_webhook.c \

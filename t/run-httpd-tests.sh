@@ -52,6 +52,18 @@ run_suite() {
     echo "not ok - the PingOne simulator did not start"; kill $sim 2>/dev/null; rc=1; return
   fi
   export PC_SIM_PORT=$(cat t/logs/sim.port)
+  # A second simulator speaking HTTPS with a self-signed certificate, for
+  # the TLS verification tests.
+  mkdir -p t/logs/tls
+  [ -s t/logs/tls/cert.pem ] || openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
+    -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+    -keyout t/logs/tls/key.pem -out t/logs/tls/cert.pem >/dev/null 2>&1
+  rm -f t/logs/sim-tls.port
+  python3 t/sim/pingone-sim --port 0 --port-file t/logs/sim-tls.port --seed t/sim/seed.json \
+    --log t/logs/sim_tls_log --tls-cert t/logs/tls/cert.pem --tls-key t/logs/tls/key.pem &
+  local sim_tls=$!
+  for _ in $(seq 1 100); do [ -s t/logs/sim-tls.port ] && break; sleep 0.1; done
+  export PC_SIM_TLS_PORT=$(cat t/logs/sim-tls.port) PC_TLS_CA="$top/t/logs/tls/cert.pem"
   export PC_TEST_POST_SECRET=post-only-secret
   export PC_MODULE="$module" PC_MODDIR="$moddir" PC_CACHE="$cache"
   {
@@ -65,7 +77,7 @@ run_suite() {
   } > t/conf/inherit.conf
   perl t/TEST -apxs "$apxs" -httpd "$httpd" -httpd_conf "$top/t/conf/inherit.conf" \
     -maxclients 64 "$@" || { rc=1; echo "# error_log tail ($mpm, $cache):"; tail -n 40 t/logs/error_log 2>/dev/null | sed 's/^/#   /'; }
-  kill $sim 2>/dev/null; wait $sim 2>/dev/null
+  kill $sim $sim_tls 2>/dev/null; wait $sim $sim_tls 2>/dev/null
   perl t/TEST -clean >/dev/null 2>&1 || true
 }
 
