@@ -48,7 +48,7 @@ UNIT_CFLAGS = -std=c11 $(WARN) -O1 -g -fsanitize=address,undefined \
 MODULE    := $(BUILD)/mod_pingone_consent.so
 
 .PHONY: all deps install test unit test-unit test-sim test-httpd run stop \
-        clean configtest bench fuzz test-fuzz test-asan
+        clean configtest bench fuzz test-fuzz test-asan soak
 
 all: $(MODULE)
 
@@ -153,6 +153,13 @@ bench: deps
 	@bash tools/deps.sh $(BENCH_PACKAGES)
 	@$(MAKE) --no-print-directory all
 	@bash bench/run-bench.sh $(BENCH_ARGS)
+
+# Load with PingOne faults (not part of `make test`): SOAK_SECONDS, default 120.
+SOAK_SECONDS ?= 120
+soak: deps
+	@bash tools/deps.sh wrk
+	@$(MAKE) --no-print-directory all
+	@bash bench/soak.sh $(SOAK_SECONDS) 64
 
 configtest: $(MODULE)
 	@bash tools/run.sh configtest
