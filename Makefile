@@ -48,7 +48,7 @@ UNIT_CFLAGS = -std=c11 $(WARN) -O1 -g -fsanitize=address,undefined \
 MODULE    := $(BUILD)/mod_pingone_consent.so
 
 .PHONY: all deps install test unit test-unit test-sim test-httpd run stop \
-        clean configtest bench fuzz test-fuzz test-asan soak
+        clean configtest bench fuzz test-fuzz test-asan test-valgrind soak
 
 all: $(MODULE)
 
@@ -111,6 +111,19 @@ test-asan:
 	@if ls /tmp/pc-asan-reports/asan.* >/dev/null 2>&1; then \
 	  echo "sanitizer reports:"; cat /tmp/pc-asan-reports/asan.* | head -50; exit 1; \
 	else echo "no sanitizer report"; fi
+
+# httpd -X under valgrind memcheck over the request-path tests; fails on any
+# memcheck error or definite leak.
+VALGRIND_TESTS := t/01_allow_deny.t t/03_redirect.t t/04_users.t \
+                  t/06_upstream_errors.t t/30_webhook_admin.t
+test-valgrind: all
+	@bash tools/deps.sh valgrind
+	@rm -rf /tmp/pc-vg; mkdir -p /tmp/pc-vg; chmod 1777 /tmp/pc-vg
+	HTTPD=$(CURDIR)/tools/valgrind-httpd.sh PC_VG_LOG=/tmp/pc-vg/vg PC_REMOTE_CACHES=none \
+	  PC_TEST_ARGS=-one-process PC_TEST_FILES="$(VALGRIND_TESTS)" \
+	  bash t/run-httpd-tests.sh prefork
+	@grep -h -E "ERROR SUMMARY|definitely lost" /tmp/pc-vg/vg.*
+	@! grep -q -E "ERROR SUMMARY: [1-9]|definitely lost: [1-9]" /tmp/pc-vg/vg.*
 
 test-fuzz: $(FUZZ_REPLAY)
 	prove --exec bash t/fuzz-replay.sh

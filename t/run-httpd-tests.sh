@@ -20,6 +20,7 @@ if [ "$(id -u)" -eq 0 ]; then
   chmod 755 "$work"
   runuser -u "$user" -- env PC_REMOTE_CACHES="${PC_REMOTE_CACHES:-redis memcache}" \
     PC_BUILD_DIR="${PC_BUILD_DIR:-build}" HTTPD="${HTTPD:-/usr/sbin/apache2}" \
+    PC_TEST_ARGS="${PC_TEST_ARGS:-}" PC_TEST_FILES="${PC_TEST_FILES:-}" \
     bash "$work/t/run-httpd-tests.sh" $mpms
   rc=$?
   if [ $rc -eq 0 ]; then rm -rf "$work"; else echo "# test tree kept in $work"; fi
@@ -76,7 +77,7 @@ run_suite() {
     echo "LoadModule pingone_consent_module $module"
   } > t/conf/inherit.conf
   perl t/TEST -apxs "$apxs" -httpd "$httpd" -httpd_conf "$top/t/conf/inherit.conf" \
-    -maxclients 64 "$@" || { rc=1; echo "# error_log tail ($mpm, $cache):"; tail -n 40 t/logs/error_log 2>/dev/null | sed 's/^/#   /'; }
+    -maxclients 64 ${PC_TEST_ARGS:-} "$@" || { rc=1; echo "# error_log tail ($mpm, $cache):"; tail -n 40 t/logs/error_log 2>/dev/null | sed 's/^/#   /'; }
   kill $sim $sim_tls 2>/dev/null; wait $sim $sim_tls 2>/dev/null
   perl t/TEST -clean >/dev/null 2>&1 || true
 }
@@ -84,7 +85,7 @@ run_suite() {
 for mpm in $mpms; do
   echo "# ---- Apache::Test, $mpm MPM, shmcb cache ----"
   # A small shmcb (128 KiB), so the eviction test can fill it.
-  run_suite "$mpm" "shmcb:$top/t/logs/pc_cache(131072)"
+  run_suite "$mpm" "shmcb:$top/t/logs/pc_cache(131072)" ${PC_TEST_FILES:-}
 done
 
 for remote in ${PC_REMOTE_CACHES:-}; do
