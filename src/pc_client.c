@@ -326,10 +326,13 @@ apr_status_t pc_client_get_consents(apr_array_header_t **consents,
                                     pc_error_t *err, apr_pool_t *p)
 {
     const pc_client_conf_t *cf = c->conf;
-    const char *quoted = NULL, *why;
+    const char *quoted = NULL, *why, *prefix, *url;
+    apr_array_header_t *all = NULL;
     pc_http_req_t req;
     pc_http_resp_t resp;
+    int page;
 
+    *consents = NULL;
     memset(err, 0, sizeof(*err));
     if (!pc_is_uuid(user_id))
         return fail(err, PC_E_NOT_FOUND, 0, "bad-user-id",
@@ -338,14 +341,41 @@ apr_status_t pc_client_get_consents(apr_array_header_t **consents,
                : (quoted = pc_scim_quote(p, app_name)) == NULL)
         return fail(err, PC_E_NOT_FOUND, 0, "bad-application",
                     "application ID/name is not valid");
-    base_req(c, &req, "GET",
-             pc_url_consents(p, cf->api_base, cf->env_id, user_id,
-                             app_id, quoted));
-    if (api_call(c, &req, &resp, "consent lookup", err, p) != APR_SUCCESS)
-        return APR_EGENERAL;
-    if (pc_json_parse_consent_list(consents, resp.body, resp.body_len, p,
-                                   &why) != APR_SUCCESS)
-        return parse_error(err, "consent lookup", why, p);
+    /* Several pages when PingOne pages the history: the consent that
+     * counts is the most recent of all of them, so read every page (up to
+     * PC_MAX_PAGES; more is an unusable answer, not a guess). */
+    prefix = pc_url_consents_prefix(p, cf->api_base, cf->env_id, user_id);
+    url = pc_url_consents(p, cf->api_base, cf->env_id, user_id, app_id,
+                          quoted);
+    for (page = 1;; page++) {
+        apr_array_header_t *items;
+        const char *next;
+
+        base_req(c, &req, "GET", url);
+        if (api_call(c, &req, &resp, "consent lookup", err, p) != APR_SUCCESS)
+            return APR_EGENERAL;
+        if (pc_json_parse_consent_page(&items, &next, resp.body,
+                                       resp.body_len, p, &why) != APR_SUCCESS)
+            return parse_error(err, "consent lookup", why, p);
+        if (all == NULL)
+            all = items;
+        else
+            apr_array_cat(all, items);
+        if (next == NULL)
+            break;
+        if (!pc_next_link_ok(next, prefix))
+            return parse_error(err, "consent lookup",
+                               "_links.next.href is not a page of this "
+                               "collection on the configured API",
+                               p);
+        if (page >= PC_MAX_PAGES)
+            return parse_error(err, "consent lookup",
+                               apr_psprintf(p, "more than %d pages of "
+                                               "consents", PC_MAX_PAGES),
+                               p);
+        url = next;
+    }
+    *consents = all;
     return APR_SUCCESS;
 }
 

@@ -141,8 +141,12 @@ typedef struct pc_error_t {
 
 /* All calls return APR_SUCCESS, or APR_EGENERAL with *err filled in. */
 
-/* Consents of `user_id` for the application (app_id UUID, or app_name).
+/* Consents of `user_id` for the application (app_id UUID, or app_name),
+ * every page of them: _links.next.href is followed while it stays on the
+ * same collection under the configured API base (anything else, or more
+ * than PC_MAX_PAGES pages, is a PC_E_PARSE error).
  * A 404 (unknown user) is APR_EGENERAL with kind PC_E_NOT_FOUND. */
+#define PC_MAX_PAGES 20
 apr_status_t pc_client_get_consents(apr_array_header_t **consents,
                                     pc_client_t *c, const char *user_id,
                                     const char *app_id, const char *app_name,

@@ -637,22 +637,58 @@ static apr_status_t read_consent_list(apr_array_header_t **out,
     return APR_SUCCESS;
 }
 
+/* _links.next.href of a collection page; *next NULL on the last page.  A
+ * next link of the wrong shape fails: we could not tell whether more
+ * consents follow. */
+static apr_status_t read_next(const char **next, json_object *doc,
+                              apr_pool_t *p, const char **why)
+{
+    json_object *links, *nx;
+
+    *next = NULL;
+    if (opt_object(&links, doc, "_links") != APR_SUCCESS)
+        return fail(why, "_links is not an object");
+    if (links == NULL)
+        return APR_SUCCESS;
+    if (opt_object(&nx, links, "next") != APR_SUCCESS)
+        return fail(why, "_links.next is not an object");
+    if (nx == NULL)
+        return APR_SUCCESS;
+    return req_string(next, nx, "href", p, why,
+                      "_links.next.href is not a string",
+                      "_links.next.href is missing or empty");
+}
+
+apr_status_t pc_json_parse_consent_page(apr_array_header_t **out,
+                                        const char **next, const char *body,
+                                        apr_size_t len, apr_pool_t *p,
+                                        const char **err)
+{
+    json_object *doc;
+    const char *why = NULL, *nx = NULL;
+    apr_status_t rv;
+
+    *out = NULL;
+    if (next)
+        *next = NULL;
+    if ((rv = parse_doc(&doc, body, len, &why)) != APR_SUCCESS)
+        return finish(rv, err, why);
+    rv = read_consent_list(out, doc, p, &why);
+    if (rv == APR_SUCCESS)
+        rv = read_next(&nx, doc, p, &why);
+    json_object_put(doc);
+    if (rv != APR_SUCCESS)
+        *out = NULL;
+    else if (next)
+        *next = nx;
+    return finish(rv, err, why);
+}
+
 apr_status_t pc_json_parse_consent_list(apr_array_header_t **out,
                                         const char *body, apr_size_t len,
                                         apr_pool_t *p, const char **err)
 {
-    json_object *doc;
-    const char *why = NULL;
-    apr_status_t rv;
-
-    *out = NULL;
-    if ((rv = parse_doc(&doc, body, len, &why)) != APR_SUCCESS)
-        return finish(rv, err, why);
-    rv = read_consent_list(out, doc, p, &why);
-    json_object_put(doc);
-    if (rv != APR_SUCCESS)
-        *out = NULL;
-    return finish(rv, err, why);
+    return pc_json_parse_consent_page(out, NULL, body, len, p, err);
 }
 
 static apr_status_t read_user_list(apr_array_header_t **out, json_object *doc,

@@ -82,6 +82,14 @@ apr_status_t pc_json_parse_consent_list(apr_array_header_t **out,
                                         const char *body, apr_size_t len,
                                         apr_pool_t *p, const char **err);
 
+/* One page of that collection: as pc_json_parse_consent_list, and *next
+ * (when next is non-NULL) is _links.next.href, or NULL on the last page.
+ * A _links / _links.next / href of the wrong type fails the parse. */
+apr_status_t pc_json_parse_consent_page(apr_array_header_t **out,
+                                        const char **next, const char *body,
+                                        apr_size_t len, apr_pool_t *p,
+                                        const char **err);
+
 /* A users collection (GET .../users?filter=...): _embedded.users[].
  * *out holds pc_user_t *. */
 apr_status_t pc_json_parse_user_list(apr_array_header_t **out,

@@ -213,6 +213,39 @@ const char *pc_url_consents(apr_pool_t *p, const char *api_base,
                        pc_url_encode(p, filter), NULL);
 }
 
+const char *pc_url_consents_prefix(apr_pool_t *p, const char *api_base,
+                                   const char *env_id, const char *user_id)
+{
+    return apr_pstrcat(p, api_base, "/environments/", env_id, "/users/",
+                       user_id, "/oauthConsents?", NULL);
+}
+
+static int is_hex(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+           (c >= 'A' && c <= 'F');
+}
+
+int pc_next_link_ok(const char *href, const char *prefix)
+{
+    size_t n, i, plen;
+
+    if (href == NULL || prefix == NULL || *prefix == '\0')
+        return 0;
+    n = strlen(href);
+    plen = strlen(prefix);
+    if (n > 4096 || n < plen || strncmp(href, prefix, plen) != 0)
+        return 0;
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)href[i];
+        if (c <= 0x20 || c >= 0x7f || strchr("\"<>\\^`{|}#", c) != NULL)
+            return 0;
+        if (c == '%' && (!is_hex(href[i + 1]) || !is_hex(href[i + 2])))
+            return 0;
+    }
+    return 1;
+}
+
 const char *pc_url_consent(apr_pool_t *p, const char *api_base,
                            const char *env_id, const char *user_id,
                            const char *consent_id)

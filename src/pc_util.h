@@ -43,6 +43,16 @@ const char *pc_url_token(apr_pool_t *p, const char *auth_base,
                          const char *env_id);
 const char *pc_url_users_by_name(apr_pool_t *p, const char *api_base,
                                  const char *env_id, const char *quoted_name);
+/* The prefix every page of a user's consent collection must start with:
+ * {api_base}/environments/{env}/users/{user}/oauthConsents? */
+const char *pc_url_consents_prefix(apr_pool_t *p, const char *api_base,
+                                   const char *env_id, const char *user_id);
+/* 1 when a collection's _links.next.href may be followed: it starts with
+ * `prefix` (same scheme, host, port and collection: a link elsewhere is
+ * never followed), is at most 4096 bytes, and holds only characters a URL
+ * may carry unescaped (no space, control, quote, '<', '>', '\\', '^', '`',
+ * '{', '|', '}', '#', or non-ASCII), and every '%' starts an escape. */
+int pc_next_link_ok(const char *href, const char *prefix);
 /* Exactly one of app_id / quoted_app_name (from pc_scim_quote) is non-NULL. */
 const char *pc_url_consents(apr_pool_t *p, const char *api_base,
                             const char *env_id, const char *user_id,

@@ -333,6 +333,40 @@ class Users(SimCase):
         self.assertPingOneError(self.sim.api("GET", "/users?limit=0", self.tok), 400, "INVALID_DATA")
         self.assertPingOneError(self.sim.api("GET", "/users?limit=x", self.tok), 400, "INVALID_DATA")
 
+    def test_consent_pages(self):
+        for i in range(5):
+            status, _ = self.sim.control("POST", "consents", {
+                "user_id": U["alice"], "application_id": APP1, "scope": ["openid"],
+                "replace": False, "consentedAt": "2024-01-0%dT00:00:00.000Z" % (i + 1)})
+            self.assertEqual(status, 201)
+        full = self.consents(U["alice"], 'application.id eq "%s"' % APP1).json
+        self.assertNotIn("next", full["_links"])            # default page: 100
+        self.assertEqual(self.sim.control("POST", "paging", {"consents": 2})[0], 200)
+        body = self.consents(U["alice"], 'application.id eq "%s"' % APP1).json
+        self.assertEqual((body["count"], body["size"]), (full["count"], 2))
+        seen, pages = [c["id"] for c in body["_embedded"]["oauthConsents"]], 1
+        while "next" in body["_links"]:
+            href = body["_links"]["next"]["href"]
+            base = "http://127.0.0.1:%d/v1/environments/%s/users/%s/oauthConsents?" % (self.sim.port, ENV, U["alice"])
+            self.assertTrue(href.startswith(base), href)
+            nxt = urllib.parse.urlsplit(href)
+            q = urllib.parse.parse_qs(nxt.query)
+            self.assertEqual(q["filter"], ['application.id eq "%s"' % APP1])   # kept
+            self.assertEqual(q["expand"], ["applications"])
+            body = self.sim.call("GET", nxt.path + "?" + nxt.query,
+                                 headers={"Authorization": "Bearer " + self.tok}).json
+            seen += [c["id"] for c in body["_embedded"]["oauthConsents"]]
+            pages += 1
+        self.assertEqual(seen, [c["id"] for c in full["_embedded"]["oauthConsents"]])
+        self.assertEqual(pages, (full["count"] + 1) // 2)
+        self.assertEqual(self.sim.control("POST", "paging", {"consents": 0})[0], 400)
+        self.assertEqual(self.sim.control("POST", "paging", {"consents": True})[0], 400)
+        bad = self.sim.api("GET", consents_path(U["alice"]) + "&cursor=%%%%", self.tok)
+        self.assertPingOneError(bad, 400, "INVALID_DATA")
+        self.sim.control("POST", "reset")
+        self.tok = self.sim.token()        # reset forgets tokens too
+        self.assertNotIn("next", self.consents(U["alice"]).json["_links"])  # reset: 100 again
+
     def test_user_by_id(self):
         r = self.sim.api("GET", "/users/" + U["grace"], self.tok)
         self.assertEqual((r.status, r.json["username"], r.json["environment"]["id"]), (200, "grace", ENV))
@@ -647,6 +681,24 @@ class Faults(SimCase):
         r = self.consents(U["alice"])
         self.assertGreaterEqual(time.monotonic() - t0, 0.29)
         self.assertEqual(r.status, 200)
+
+    def test_latency_after(self):
+        # the answer is made on arrival: a revoke during the delay is not in it
+        self.fault(type="latency", latency_ms=400, after=True)
+        out = {}
+        t = threading.Thread(target=lambda: out.update(r=self.consents(U["alice"])))
+        t0 = time.monotonic()
+        t.start()
+        time.sleep(0.15)
+        self.sim.control("POST", "revoke", {"user_id": U["alice"], "application_id": APP1})
+        t.join()
+        self.assertGreaterEqual(time.monotonic() - t0, 0.39)
+        items = out["r"].json["_embedded"]["oauthConsents"]
+        self.assertEqual([c["status"] for c in items], ["ACCEPTED"])
+        self.assertEqual(self.consents(U["alice"]).json["_embedded"]["oauthConsents"][0]["status"],
+                         "REVOKED")
+        status, out = self.sim.control("POST", "faults", {"type": "latency", "after": "yes"})
+        self.assertEqual(status, 400)
 
     def test_malformed(self):
         self.fault(type="malformed")

@@ -1,5 +1,6 @@
 /* Unit tests: the PingOne client against a scripted fake transport. */
 #include "pc_client.h"
+#include "pc_decide.h"
 #include "tap.h"
 
 #include <apr_general.h>
@@ -23,9 +24,9 @@ typedef struct step_t {
 } step_t;
 
 typedef struct fake_t {
-    step_t steps[16];
+    step_t steps[32];
     int nsteps, next;
-    pc_http_req_t seen[16];
+    pc_http_req_t seen[32];
     int tokens_issued;
 } fake_t;
 
@@ -256,6 +257,75 @@ int main(void)
         ok(job->state == PC_JOB_DONE && job->revoked == 5, "job DONE, 5 revoked");
         is_str(f.seen[0].url, "https://api.pingone.eu/v1/environments/" ENV "/oathJobs/b0000000-0000-4000-8000-000000000001", "job URL");
         ok(pc_client_get_job(&job, c, "x/../y", &err, p) != APR_SUCCESS, "bad job ID refused");
+    }
+
+    /* paged collections: every page is read, the links are checked */
+    {
+#define PAGE_BASE "https://api.pingone.eu/v1/environments/" ENV "/users/" USER "/oauthConsents?"
+#define ITEM(id, status, when) "{\"id\":\"" id "\",\"application\":{\"id\":\"" APP "\"},\"status\":\"" \
+    status "\",\"scope\":[\"openid\"],\"updatedAt\":\"" when "\"}"
+#define PAGE(items, next) "{\"_links\":{\"next\":{\"href\":\"" next "\"}},\"_embedded\":{\"oauthConsents\":[" items "]}}"
+        step_t p1 = st(200, PAGE(ITEM("c1", "ACCEPTED", "2024-01-01T00:00:00Z"),
+                                 PAGE_BASE "expand=applications&cursor=Mg"));
+        step_t p2 = st(200, "{\"_links\":{\"self\":{\"href\":\"x\"}},\"_embedded\":{\"oauthConsents\":["
+                            ITEM("c2", "REVOKED", "2024-02-01T00:00:00Z") "]}}");
+        step_t away = st(200, PAGE(ITEM("c1", "ACCEPTED", "2024-01-01T00:00:00Z"),
+                                   "https://evil.example/v1/environments/" ENV "/users/" USER "/oauthConsents?c=1"));
+        step_t other_user = st(200, PAGE(ITEM("c1", "ACCEPTED", "2024-01-01T00:00:00Z"),
+                                   "https://api.pingone.eu/v1/environments/" ENV
+                                   "/users/e0000000-0000-4000-8000-00000000b0b0/oauthConsents?c=1"));
+        step_t fragment = st(200, PAGE(ITEM("c1", "ACCEPTED", "2024-01-01T00:00:00Z"),
+                                       PAGE_BASE "cursor=Mg#x"));
+        step_t loop = st(200, PAGE(ITEM("c1", "ACCEPTED", "2024-01-01T00:00:00Z"),
+                                   PAGE_BASE "cursor=again"));
+        step_t badnext = st(200, "{\"_links\":{\"next\":{\"href\":7}},\"_embedded\":{\"oauthConsents\":[]}}");
+        const pc_consent_t *sel;
+        int i;
+
+        c = client(&f);
+        script(&f, &tok, &p1, &p2, NULL);
+        ok(pc_client_get_consents(&consents, c, USER, APP, NULL, &err, p) == APR_SUCCESS, "two pages read");
+        is_int(consents->nelts, 2, "consents of both pages");
+        is_str(f.seen[2].url, PAGE_BASE "expand=applications&cursor=Mg", "second page: the next link as given");
+        is_str(f.seen[2].authorization, "Bearer tok-1", "second page: same token");
+        sel = pc_select_consent(consents, APP, NULL);
+        ok(sel && strcmp(sel->status, "REVOKED") == 0,
+           "the most recent consent is on page 2 (REVOKED) and it counts");
+
+        script(&f, &tok, &away, &p2, NULL);
+        c = client(&f);
+        ok(pc_client_get_consents(&consents, c, USER, APP, NULL, &err, p) != APR_SUCCESS,
+           "next link to another host: error, not a partial answer");
+        is_int(err.kind, PC_E_PARSE, "kind parse");
+        is_str(err.tag, "upstream-parse", "tag upstream-parse");
+        is_int(f.next, 2, "the other host was never asked");
+        ok(consents == NULL, "no consents returned on error");
+
+        script(&f, &tok, &other_user, &p2, NULL);
+        c = client(&f);
+        ok(pc_client_get_consents(&consents, c, USER, APP, NULL, &err, p) != APR_SUCCESS &&
+           f.next == 2, "next link to another user's consents: not followed");
+        script(&f, &tok, &fragment, &p2, NULL);
+        c = client(&f);
+        ok(pc_client_get_consents(&consents, c, USER, APP, NULL, &err, p) != APR_SUCCESS &&
+           f.next == 2, "next link with a fragment: not followed");
+        script(&f, &tok, &badnext, NULL);
+        c = client(&f);
+        ok(pc_client_get_consents(&consents, c, USER, APP, NULL, &err, p) != APR_SUCCESS &&
+           err.kind == PC_E_PARSE, "next.href not a string: unusable answer");
+
+        memset(&f, 0, sizeof(f));
+        f.steps[f.nsteps++] = tok;
+        for (i = 0; i < PC_MAX_PAGES + 2; i++)
+            f.steps[f.nsteps++] = loop;
+        c = client(&f);
+        ok(pc_client_get_consents(&consents, c, USER, APP, NULL, &err, p) != APR_SUCCESS,
+           "endless next links: error");
+        is_int(f.next, 1 + PC_MAX_PAGES, "stopped after PC_MAX_PAGES pages");
+        ok(strstr(err.message, "more than 20 pages") != NULL, "message says why: %s", err.message);
+#undef PAGE_BASE
+#undef ITEM
+#undef PAGE
     }
 
     ok(strstr(logbuf, "tok-") == NULL && strstr(logbuf, "s3cret") == NULL, "no token or secret in client logs");

@@ -806,6 +806,46 @@ static void test_lists(void)
              "1001 items", "more than 1000");
 }
 
+static void test_pages(void)
+{
+    static const struct { const char *doc; int ok; const char *next; const char *why; } cases[] = {
+        {"{\"_embedded\":{\"oauthConsents\":[]}}", 1, NULL, "no _links: last page"},
+        {"{\"_links\":{\"self\":{\"href\":\"s\"}},\"_embedded\":{\"oauthConsents\":[]}}", 1, NULL, "no next: last page"},
+        {"{\"_links\":{\"next\":{\"href\":\"https://n/?c=1\"}},\"_embedded\":{\"oauthConsents\":[]}}", 1, "https://n/?c=1", "next href"},
+        {"{\"_links\":{\"next\":null},\"_embedded\":{\"oauthConsents\":[]}}", 1, NULL, "next null: last page"},
+        {"{\"_links\":null}", 1, NULL, "_links null"},
+        {"{\"_links\":[],\"_embedded\":{\"oauthConsents\":[]}}", 0, NULL, "_links an array"},
+        {"{\"_links\":{\"next\":\"https://n/\"}}", 0, NULL, "next a string"},
+        {"{\"_links\":{\"next\":{\"href\":7}}}", 0, NULL, "href a number"},
+        {"{\"_links\":{\"next\":{\"href\":\"\"}}}", 0, NULL, "href empty"},
+        {"{\"_links\":{\"next\":{}}}", 0, NULL, "href missing"},
+        {"{\"_links\":{\"next\":{\"href\":\"a\\u0000b\"}}}", 0, NULL, "href with NUL"},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        apr_array_header_t *a = (apr_array_header_t *)1;
+        const char *next = "unset", *err = NULL;
+        apr_status_t rv = pc_json_parse_consent_page(&a, &next, cases[i].doc,
+                                                     strlen(cases[i].doc), p, &err);
+        if (cases[i].ok)
+            ok(rv == APR_SUCCESS && a != NULL &&
+                   (cases[i].next ? next && strcmp(next, cases[i].next) == 0 : next == NULL),
+               "page: %s", cases[i].why);
+        else
+            ok(rv != APR_SUCCESS && a == NULL && next == NULL && err && *err,
+               "page refused: %s (%s)", cases[i].why, err ? err : "-");
+    }
+    {
+        apr_array_header_t *a;
+        const char *err;
+        const char *doc = "{\"_links\":{\"next\":{\"href\":\"https://n/\"}},"
+                          "\"_embedded\":{\"oauthConsents\":[]}}";
+        ok(pc_json_parse_consent_page(&a, NULL, doc, strlen(doc), p, &err) == APR_SUCCESS,
+           "page without a next out-parameter");
+    }
+}
+
 static void test_users(void)
 {
     apr_array_header_t *a;
@@ -1131,6 +1171,7 @@ int main(void)
     test_scopes();
     test_hostile();
     test_lists();
+    test_pages();
     test_users();
     test_token();
     test_error_body();

@@ -87,6 +87,46 @@ static void test_urls(void)
     is_str(pc_url_job(p, "B", "E", "J"), "B/environments/E/oathJobs/J", "job URL");
 }
 
+static void test_next_links(void)
+{
+    const char *pre = pc_url_consents_prefix(p, "https://api.pingone.com/v1", "E", "U");
+    static const struct { const char *href; int want; const char *why; } cases[] = {
+        {"https://api.pingone.com/v1/environments/E/users/U/oauthConsents?cursor=Mg", 1, "same collection"},
+        {"https://api.pingone.com/v1/environments/E/users/U/oauthConsents?expand=applications&filter=application.id%20eq%20%22A%22&cursor=Mg%3D%3D", 1, "escapes kept"},
+        {"https://api.pingone.com/v1/environments/E/users/U/oauthConsents?", 1, "bare prefix"},
+        {"https://api.pingone.com/v1/environments/E/users/U/oauthConsents", 0, "no query"},
+        {"http://api.pingone.com/v1/environments/E/users/U/oauthConsents?c=1", 0, "other scheme"},
+        {"https://api.pingone.com.evil/v1/environments/E/users/U/oauthConsents?c=1", 0, "other host"},
+        {"https://api.pingone.com:8443/v1/environments/E/users/U/oauthConsents?c=1", 0, "other port"},
+        {"https://api.pingone.com/v1/environments/E/users/V/oauthConsents?c=1", 0, "other user"},
+        {"https://api.pingone.com/v1/environments/F/users/U/oauthConsents?c=1", 0, "other environment"},
+        {"/v1/environments/E/users/U/oauthConsents?c=1", 0, "relative"},
+        {"https://api.pingone.com/v1/environments/E/users/U/oauthConsents?c=1#frag", 0, "fragment"},
+        {"https://api.pingone.com/v1/environments/E/users/U/oauthConsents?c=a b", 0, "space"},
+        {"https://api.pingone.com/v1/environments/E/users/U/oauthConsents?c=\r\nX: y", 0, "CRLF"},
+        {"https://api.pingone.com/v1/environments/E/users/U/oauthConsents?c=\"", 0, "quote"},
+        {"https://api.pingone.com/v1/environments/E/users/U/oauthConsents?c=%", 0, "lone percent"},
+        {"https://api.pingone.com/v1/environments/E/users/U/oauthConsents?c=%4", 0, "short escape"},
+        {"https://api.pingone.com/v1/environments/E/users/U/oauthConsents?c=%zz", 0, "bad escape"},
+        {"https://api.pingone.com/v1/environments/E/users/U/oauthConsents?c=\xc3\xa9", 0, "non-ASCII"},
+        {"", 0, "empty"},
+    };
+    size_t i;
+    char *huge;
+
+    is_str(pre, "https://api.pingone.com/v1/environments/E/users/U/oauthConsents?", "page prefix");
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        is_int(pc_next_link_ok(cases[i].href, pre), cases[i].want, "next link: %s", cases[i].why);
+    ok(!pc_next_link_ok(NULL, pre) && !pc_next_link_ok(pre, NULL) && !pc_next_link_ok(pre, ""),
+       "NULL or empty arguments refused");
+    huge = apr_pcalloc(p, 5000);
+    strcpy(huge, pre);
+    memset(huge + strlen(pre), 'a', 4096 - strlen(pre));
+    ok(pc_next_link_ok(huge, pre), "4096 bytes: followed");
+    huge[4096] = 'a';
+    ok(!pc_next_link_ok(huge, pre), "4097 bytes: refused");
+}
+
 static void test_directives(void)
 {
     const char *out, *err, *secret, *env;
@@ -178,6 +218,7 @@ int main(void)
     test_urls();
     test_directives();
     test_retry_after();
+    test_next_links();
     apr_pool_destroy(p);
     apr_terminate();
     return done_testing();
