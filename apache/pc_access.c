@@ -135,6 +135,9 @@ static void consent_lookup(request_rec *r, const pc_dir_conf *dc,
     apr_array_header_t *consents;
     apr_time_t now = apr_time_now(), fresh;
     int stale_window = ttl_or(sc->stale_if_error, 0), backoff, lead, ok = 0;
+    int cached = 0;   /* pc_shared_put: 1 kept, 0 not stored, -1 raced */
+    unsigned char handed[PC_FLIGHT_VALUE];
+    unsigned int handed_len = 0;
     const char *tag = NULL, *retry_after = NULL;
     apr_status_t rv;
     apr_time_t t0;
@@ -164,10 +167,15 @@ static void consent_lookup(request_rec *r, const pc_dir_conf *dc,
     /* Single flight: one process asks, the others wait for its answer. */
     key = pc_cache_id_key(&id);
     lead = pc_flight_begin(key, client->conf->timeout_ms, &ok, &tag,
-                           &retry_after, r);
+                           &retry_after, handed, &handed_len, r);
     if (lead == 0) {
-        if (ok && pc_shared_get(&e, &id, st->user_id, app_of(dc), r) ==
-                      APR_SUCCESS &&
+        /* The leader's answer, handed over in the flight slot (checked
+         * like a cache value), else what it stored in the cache. */
+        if (ok && ((handed_len &&
+                    pc_cache_decode(&e, handed, handed_len, st->user_id,
+                                    app_of(dc), r->pool) == APR_SUCCESS) ||
+                   pc_shared_get(&e, &id, st->user_id, app_of(dc), r) ==
+                       APR_SUCCESS) &&
             pc_cache_freshness(&e, apr_time_now(), 0) == 1) {
             from_entry(st, &e, "cache");
             return;
@@ -197,7 +205,8 @@ static void consent_lookup(request_rec *r, const pc_dir_conf *dc,
                                          st->err.retry_after, now,
                                          PC_DEFAULT_RETRY_AFTER)));
             if (lead == 1)
-                pc_flight_end(key, 0, st->err.tag, st->err.retry_after);
+                pc_flight_end(key, 0, st->err.tag, st->err.retry_after, NULL,
+                              0);
             upstream_failed(r, st, sc, stale);
             return;
         }
@@ -227,10 +236,22 @@ static void consent_lookup(request_rec *r, const pc_dir_conf *dc,
                                  ttl_or(sc->deny_ttl, PC_DEFAULT_DENY_TTL));
     if (fresh) {
         e.fresh_until = fresh;
-        pc_shared_put(&id, &e, pc_cache_store_expiry(fresh, stale_window), r);
+        cached = pc_shared_put(&id, &e,
+                               pc_cache_store_expiry(fresh, stale_window), t0,
+                               r);
     }
-    if (lead == 1)
-        pc_flight_end(key, 1, NULL, NULL);
+    if (lead == 1) {
+        /* Hand the answer to the followers, even when the cache could not
+         * store it, but not when it was not to be kept (TTL 0, or a purge
+         * raced it): they then ask themselves. */
+        unsigned char *v = NULL;
+        unsigned int vlen = 0;
+        if (!fresh || cached < 0 ||
+            pc_cache_encode(&v, &vlen, &e, r->pool) != APR_SUCCESS ||
+            vlen > PC_FLIGHT_VALUE)
+            vlen = 0;
+        pc_flight_end(key, 1, NULL, NULL, v, vlen);
+    }
 }
 
 /* Username -> PingOne user ID, cached like a consent. */
@@ -270,7 +291,7 @@ static void resolve_username(request_rec *r, const pc_srv_conf *sc,
         e.fetched_at = now;
         e.fresh_until = now + apr_time_from_sec(id ? allow_ttl : deny_ttl);
         if ((id ? allow_ttl : deny_ttl) > 0)
-            pc_shared_put(&cid, &e, e.fresh_until, r);
+            pc_shared_put(&cid, &e, e.fresh_until, 0, r);
     }
     if (id == NULL) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,

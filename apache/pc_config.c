@@ -748,6 +748,9 @@ int pc_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
             pc_srv_conf *vc = ap_get_module_config(v->module_config,
                                                    &pingone_consent_module);
             pc_shared_set_stale_window(vc->stale_if_error);
+            pc_shared_note_timeout(vc->timeout_ms == PC_UNSET
+                                       ? PC_DEFAULT_TIMEOUT_MS
+                                       : vc->timeout_ms);
             for (j = 0; vc->env_id && j < envs->nelts; j++) {
                 if (strcmp(APR_ARRAY_IDX(envs, j, const char *), vc->env_id) == 0)
                     break;

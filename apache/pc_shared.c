@@ -41,7 +41,7 @@
 
 APLOG_USE_MODULE(pingone_consent);
 
-#define PC_SHM_MAGIC 0x50433032u
+#define PC_SHM_MAGIC 0x50433033u
 #define PC_TOKENS 8
 #define PC_FLIGHTS 512
 #define PC_FLIGHT_PROBE 16
@@ -61,6 +61,8 @@ typedef struct pc_flight_t {
     apr_uint32_t state, gen;
     char err_tag[40];
     char retry_after[40];
+    unsigned int value_len;
+    unsigned char value[PC_FLIGHT_VALUE];   /* the leader's answer */
 } pc_flight_t;
 
 typedef struct pc_shm_t {
@@ -92,6 +94,8 @@ static int g_cache_locks;                /* provider needs our mutex */
 static int g_stale_window;               /* largest stale window, seconds */
 
 static void l1_init(apr_pool_t *p);
+static void cache_error(request_rec *r, const char *what, apr_status_t rv);
+static apr_interval_time_t g_tombstone_life;  /* see "purge tombstones" */
 
 #define PERSIST_KEY "mod_pingone_consent:persist"
 
@@ -110,6 +114,7 @@ static void unlock(void)
 void pc_shared_pre_config(apr_pool_t *pconf)
 {
     ap_mutex_register(pconf, PC_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0);
+    g_tombstone_life = 0;
 }
 
 int pc_shared_ready(void)
@@ -651,10 +656,101 @@ void pc_shared_set_targets(apr_array_header_t *envs, apr_array_header_t *apps)
     g_apps = apps;
 }
 
+/* ---- purge tombstones ---------------------------------------------------
+ *
+ * A lookup that was already asking PingOne when a purge ran may bring back
+ * an answer from before the revoke, and storing it would undo the purge for
+ * a whole TTL.  So a purge leaves a tombstone per (env, user, app) in the
+ * same cache (every server of a farm sees it), and a lookup, right after
+ * storing its answer, reads the tombstone: if the purge came after the
+ * lookup started, it removes what it stored.  The cache serialises the
+ * operations, so either the purge's removal comes after the store (and
+ * removes it) or the tombstone is visible to the check.  A tombstone only
+ * has to outlive the longest lookup that can race it.
+ */
+#define PC_TOMBSTONE_SLACK apr_time_from_sec(1)   /* clock skew in a farm */
+
+void pc_shared_note_timeout(int timeout_ms)
+{
+    /* token fetch, consent call, one retry after a 401, a wait for a
+     * concurrent lookup: four timeouts, plus margin */
+    apr_interval_time_t life =
+        apr_time_from_msec((apr_interval_time_t)timeout_ms * 4) +
+        apr_time_from_sec(5);
+    if (life > g_tombstone_life)
+        g_tombstone_life = life;
+}
+
+static void tombstone_id(pc_cache_id_t *t, const char *env, const char *user,
+                         const char *app)
+{
+    t->kind = PC_CK_PURGED;
+    t->env = env;
+    t->user = user;
+    t->app = app;
+    t->have_key = 0;
+    t->epoch = 0;    /* purge-all moves entries, not tombstones */
+}
+
+static void leave_tombstone(const char *env, const char *user,
+                            const char *app, apr_time_t now, request_rec *r)
+{
+    pc_cache_id_t t;
+    char buf[PC_TOMBSTONE_MAX];
+    unsigned int n = pc_cache_tombstone_encode(buf, now);
+    apr_interval_time_t life = g_tombstone_life ? g_tombstone_life
+                                                : apr_time_from_sec(30);
+    apr_status_t rv;
+
+    tombstone_id(&t, env, user, app);
+    if (g_cache_locks)
+        lock();
+    rv = g->provider->store(g->inst, r->server, pc_cache_id_key(&t),
+                            PC_CACHE_KEY_LEN, now + life,
+                            (unsigned char *)buf, n, r->pool);
+    if (g_cache_locks)
+        unlock();
+    if (rv != APR_SUCCESS)
+        cache_error(r, "tombstone store", rv);
+}
+
+/* 1 when a purge of this entry's user+app happened after asked_at. */
+static int purged_since(const pc_cache_id_t *id, apr_time_t asked_at,
+                        request_rec *r)
+{
+    pc_cache_id_t t;
+    unsigned char buf[PC_TOMBSTONE_MAX];
+    unsigned int len = sizeof(buf);
+    apr_time_t at;
+    apr_status_t rv;
+
+    tombstone_id(&t, id->env, id->user, id->app);
+    if (g_cache_locks)
+        lock();
+    rv = g->provider->retrieve(g->inst, r->server, pc_cache_id_key(&t),
+                               PC_CACHE_KEY_LEN, buf, &len, r->pool);
+    if (g_cache_locks)
+        unlock();
+    if (rv == APR_NOTFOUND)
+        return 0;
+    if (rv != APR_SUCCESS) {
+        cache_error(r, "tombstone lookup", rv);
+        return 1;    /* cannot tell: do not keep the answer */
+    }
+    if (pc_cache_tombstone_decode(&at, buf, len) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "PC00024: a purge tombstone does not decode; treating "
+                      "the entry as purged");
+        return 1;
+    }
+    return pc_cache_purge_raced(at, asked_at, PC_TOMBSTONE_SLACK);
+}
+
 int pc_shared_purge_user(const char *user_id, const char *app,
                          request_rec *r)
 {
     int i, j, removed = 0;
+    apr_time_t now = apr_time_now();
 
     if (g == NULL || g->inst == NULL)
         return 0;
@@ -664,9 +760,11 @@ int pc_shared_purge_user(const char *user_id, const char *app,
             pc_cache_id_t id;
             if (app && strcmp(app, a) != 0)
                 continue;
-            pc_cache_id_init(&id, PC_CK_CONSENT,
-                             APR_ARRAY_IDX(g_envs, i, const char *), user_id,
-                             a, r);
+            const char *env = APR_ARRAY_IDX(g_envs, i, const char *);
+            pc_cache_id_init(&id, PC_CK_CONSENT, env, user_id, a, r);
+            /* Tombstone first, then the removal: a lookup that stores an
+             * answer after the removal then finds the tombstone. */
+            leave_tombstone(env, user_id, a, now, r);
             if (g_cache_locks)
                 lock();
             if (g->provider->remove(g->inst, r->server, pc_cache_id_key(&id),
@@ -769,20 +867,20 @@ apr_status_t pc_shared_get(pc_cache_entry_t *e, pc_cache_id_t *id,
     return APR_SUCCESS;
 }
 
-void pc_shared_put(pc_cache_id_t *id, const pc_cache_entry_t *e,
-                   apr_time_t store_until, request_rec *r)
+int pc_shared_put(pc_cache_id_t *id, const pc_cache_entry_t *e,
+                  apr_time_t store_until, apr_time_t asked_at, request_rec *r)
 {
     unsigned char *buf;
     unsigned int len;
     apr_status_t rv;
-
     apr_uint32_t gen;
 
     if (!pc_shared_ready() ||
         pc_cache_encode(&buf, &len, e, r->pool) != APR_SUCCESS)
-        return;
+        return 0;
+    /* Read before the store: a purge from here on invalidates the
+     * per-process copy made below. */
     gen = __atomic_load_n(&g->seg->generation, __ATOMIC_ACQUIRE);
-    l1_put(id, e, store_until, gen);
     if (g_cache_locks)
         lock();
     rv = g->provider->store(g->inst, r->server, pc_cache_id_key(id),
@@ -790,8 +888,28 @@ void pc_shared_put(pc_cache_id_t *id, const pc_cache_entry_t *e,
                             store_until, buf, len, r->pool);
     if (g_cache_locks)
         unlock();
-    if (rv != APR_SUCCESS)
+    if (rv != APR_SUCCESS) {
         cache_error(r, "store", rv);
+        return 0;
+    }
+    if (e->kind == PC_CK_CONSENT && asked_at &&
+        purged_since(id, asked_at, r)) {
+        if (g_cache_locks)
+            lock();
+        g->provider->remove(g->inst, r->server, pc_cache_id_key(id),
+                            PC_CACHE_KEY_LEN, r->pool);
+        if (g_cache_locks)
+            unlock();
+        /* Another process may have copied it in between. */
+        __atomic_fetch_add(&g->seg->generation, 1, __ATOMIC_RELEASE);
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "PC00025: user %s was purged while PingOne was being "
+                      "asked; the answer decides this request only and is "
+                      "not cached", pc_log_safe(r->pool, id->user, 100));
+        return -1;
+    }
+    l1_put(id, e, store_until, gen);
+    return 1;
 }
 
 /* ---- single flight ------------------------------------------------------ */
@@ -824,6 +942,7 @@ static pc_flight_t *flight_find(const unsigned char *key, int claim,
 
 int pc_flight_begin(const unsigned char *key, int wait_ms, int *ok,
                     const char **err_tag, const char **retry_after,
+                    unsigned char *value, unsigned int *value_len,
                     request_rec *r)
 {
     apr_time_t now = apr_time_now();
@@ -832,6 +951,7 @@ int pc_flight_begin(const unsigned char *key, int wait_ms, int *ok,
     pc_flight_t *f;
     apr_uint32_t gen;
 
+    *value_len = 0;
     if (g == NULL)
         return -1;
     lock();
@@ -844,6 +964,7 @@ int pc_flight_begin(const unsigned char *key, int wait_ms, int *ok,
         f->state = FL_BUSY;
         f->since = now;
         f->gen++;
+        f->value_len = 0;
         unlock();
         return 1;
     }
@@ -865,6 +986,11 @@ int pc_flight_begin(const unsigned char *key, int wait_ms, int *ok,
             *retry_after = st == FL_DONE_ERR && f->retry_after[0]
                                ? apr_pstrdup(r->pool, f->retry_after)
                                : NULL;
+            if (st == FL_DONE_OK && memcmp(f->key, key, PC_CACHE_KEY_LEN) == 0 &&
+                f->gen == gen && f->value_len <= PC_FLIGHT_VALUE) {
+                memcpy(value, f->value, f->value_len);
+                *value_len = f->value_len;
+            }
             unlock();
             return 0;
         }
@@ -874,7 +1000,8 @@ int pc_flight_begin(const unsigned char *key, int wait_ms, int *ok,
 }
 
 void pc_flight_end(const unsigned char *key, int ok, const char *err_tag,
-                   const char *retry_after)
+                   const char *retry_after, const unsigned char *value,
+                   unsigned int value_len)
 {
     pc_flight_t *f;
 
@@ -888,6 +1015,11 @@ void pc_flight_end(const unsigned char *key, int ok, const char *err_tag,
         apr_cpystrn(f->err_tag, err_tag ? err_tag : "", sizeof(f->err_tag));
         apr_cpystrn(f->retry_after, retry_after ? retry_after : "",
                     sizeof(f->retry_after));
+        f->value_len = 0;
+        if (ok && value && value_len <= PC_FLIGHT_VALUE) {
+            memcpy(f->value, value, value_len);
+            f->value_len = value_len;
+        }
     }
     unlock();
 }

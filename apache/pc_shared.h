@@ -54,19 +54,33 @@ const unsigned char *pc_cache_id_key(pc_cache_id_t *id);
 apr_status_t pc_shared_get(pc_cache_entry_t *e, pc_cache_id_t *id,
                            const char *expect_user, const char *expect_app,
                            request_rec *r);
-void pc_shared_put(pc_cache_id_t *id, const pc_cache_entry_t *e,
-                   apr_time_t store_until, request_rec *r);
+/* put: stores e until store_until.  asked_at: when the PingOne call that
+ * produced e started (0 when not from PingOne); if a purge of the same
+ * user+app happened since, the entry is taken out again and -1 returned
+ * (see the tombstones in pc_shared.c).  1 when it stays cached, 0 when it
+ * could not be stored (no cache, encode or store failure). */
+int pc_shared_put(pc_cache_id_t *id, const pc_cache_entry_t *e,
+                  apr_time_t store_until, apr_time_t asked_at, request_rec *r);
+/* The longest PingOneTimeout in use (ms): bounds a tombstone's life. */
+void pc_shared_note_timeout(int timeout_ms);
 
 /* Single flight.  pc_flight_begin: 1 = the caller leads (asks PingOne and
  * must call pc_flight_end), 0 = another process/thread asked and finished
- * within wait_ms (*ok tells whether it stored an answer; on failure
+ * within wait_ms (*ok tells whether it succeeded; on failure
  * err_tag/retry_after carry its error), -1 = no slot / timed out (the
- * caller asks PingOne itself). */
+ * caller asks PingOne itself).  The leader hands its answer over in the
+ * slot (the encoded cache value, at most PC_FLIGHT_VALUE bytes): a
+ * follower gets it in value/value_len (0 when there is none, e.g. the
+ * answer was not to be cached), so followers do not depend on the cache
+ * provider being reachable. */
+#define PC_FLIGHT_VALUE 512
 int pc_flight_begin(const unsigned char *key, int wait_ms, int *ok,
                     const char **err_tag, const char **retry_after,
+                    unsigned char *value, unsigned int *value_len,
                     request_rec *r);
 void pc_flight_end(const unsigned char *key, int ok, const char *err_tag,
-                   const char *retry_after);
+                   const char *retry_after, const unsigned char *value,
+                   unsigned int value_len);
 
 /* 429 back-off, shared: seconds left (0: none), and setting it. */
 int pc_backoff_left(apr_time_t now);

@@ -39,7 +39,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 #if defined(PC_FUZZ_CONSENT)
     apr_array_header_t *list;
     pc_consent_t *c;
-    pc_json_parse_consent_list(&list, body, size, p, &err);
+    const char *next;
+    if (pc_json_parse_consent_page(&list, &next, body, size, p, &err) ==
+            APR_SUCCESS &&
+        next != NULL)
+        pc_next_link_ok(next, "https://api.pingone.com/v1/environments/E/"
+                              "users/U/oauthConsents?");
     pc_json_parse_consent(&c, body, size, p, &err);
 #elif defined(PC_FUZZ_TOKEN)
     pc_token_resp_t *t;
@@ -64,6 +69,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (pc_cache_encode(&buf, &len, &e, p) != APR_SUCCESS ||
             len != size || memcmp(buf, data, size) != 0)
             __builtin_trap();
+    }
+    {
+        /* Purge tombstones: whatever decodes encodes back the same. */
+        apr_time_t at;
+        if (pc_cache_tombstone_decode(&at, data,
+                                      (unsigned int)(size > 64 ? 64 : size)) ==
+            APR_SUCCESS) {
+            char tb[PC_TOMBSTONE_MAX];
+            unsigned int tn = pc_cache_tombstone_encode(tb, at);
+            if (tn != size || memcmp(tb, data, size) != 0)
+                __builtin_trap();
+        }
     }
 #elif defined(PC_FUZZ_DIRECTIVES)
     const char *out, *env, *secret;

@@ -425,3 +425,52 @@ int pc_cache_freshness(const pc_cache_entry_t *e, apr_time_t now,
         return 0;
     return -1;
 }
+
+/* ---- purge tombstones --------------------------------------------------- */
+
+#define PC_TOMBSTONE_TAG "PCT1 "
+
+unsigned int pc_cache_tombstone_encode(char buf[PC_TOMBSTONE_MAX],
+                                       apr_time_t purged_at)
+{
+    if (purged_at < 1)
+        purged_at = 1;
+    return (unsigned int)apr_snprintf(buf, PC_TOMBSTONE_MAX,
+                                      PC_TOMBSTONE_TAG "%" APR_INT64_T_FMT,
+                                      (apr_int64_t)purged_at);
+}
+
+apr_status_t pc_cache_tombstone_decode(apr_time_t *purged_at,
+                                       const unsigned char *buf,
+                                       unsigned int len)
+{
+    const unsigned int tag = sizeof(PC_TOMBSTONE_TAG) - 1;
+    apr_uint64_t v = 0;
+    unsigned int i;
+
+    *purged_at = 0;
+    if (buf == NULL || len <= tag || len > tag + 19 ||
+        memcmp(buf, PC_TOMBSTONE_TAG, tag) != 0 || buf[tag] == '0')
+        return APR_EINVAL;
+    for (i = tag; i < len; i++) {
+        if (buf[i] < '0' || buf[i] > '9')
+            return APR_EINVAL;
+        v = v * 10 + (apr_uint64_t)(buf[i] - '0');
+    }
+    /* 19 digits can exceed INT64_MAX: refuse rather than wrap. */
+    if (v > (apr_uint64_t)APR_INT64_MAX)
+        return APR_EINVAL;
+    *purged_at = (apr_time_t)v;
+    return APR_SUCCESS;
+}
+
+int pc_cache_purge_raced(apr_time_t purged_at, apr_time_t asked_at,
+                         apr_interval_time_t slack)
+{
+    if (purged_at <= 0)
+        return 0;
+    if (slack < 0)
+        slack = 0;
+    /* purged_at + slack >= asked_at, written so it cannot overflow */
+    return purged_at >= asked_at || asked_at - purged_at <= slack;
+}

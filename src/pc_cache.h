@@ -48,8 +48,10 @@
 
 typedef enum {
     PC_CK_CONSENT = 1, /* the consent that counts for user+app (or none) */
-    PC_CK_USER = 2     /* username -> user ID (app = "", consent fields empty;
+    PC_CK_USER = 2,    /* username -> user ID (app = "", consent fields empty;
                           user_id holds the ID, app_name the username) */
+    PC_CK_PURGED = 3   /* key only: the tombstone a purge leaves for a
+                          user+app (value: pc_cache_tombstone_encode) */
 } pc_cache_kind_e;
 
 typedef enum {
@@ -103,5 +105,28 @@ apr_time_t pc_cache_store_expiry(apr_time_t fresh_until, int stale_window);
  * seconds after fresh_until; -1 when too old to use at all. */
 int pc_cache_freshness(const pc_cache_entry_t *e, apr_time_t now,
                        int stale_window);
+
+/* Purge tombstones.  A purge leaves, next to the removed entry, a small
+ * value saying when it happened, so that a lookup that was already asking
+ * PingOne when the purge ran (its answer may predate the revoke) can see,
+ * right after storing that answer, that it must take it out again.
+ *
+ * Value: "PCT1 " followed by the purge time in microseconds since the epoch
+ * (decimal, 1..19 digits, no sign, no leading zero), nothing else.
+ * encode writes at most PC_TOMBSTONE_MAX bytes (no NUL) and returns the
+ * length; decode returns APR_EINVAL for anything else. */
+#define PC_TOMBSTONE_MAX 32
+unsigned int pc_cache_tombstone_encode(char buf[PC_TOMBSTONE_MAX],
+                                       apr_time_t purged_at);
+apr_status_t pc_cache_tombstone_decode(apr_time_t *purged_at,
+                                       const unsigned char *buf,
+                                       unsigned int len);
+
+/* 1 when an answer whose PingOne call started at asked_at must not stay
+ * cached because a purge happened at purged_at: the purge came after the
+ * call started, or less than `slack` before it (clock skew between the
+ * servers of a farm).  0 otherwise. */
+int pc_cache_purge_raced(apr_time_t purged_at, apr_time_t asked_at,
+                         apr_interval_time_t slack);
 
 #endif

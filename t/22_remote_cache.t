@@ -12,7 +12,7 @@ use PCTest;
 
 my $cache = $ENV{PC_CACHE} || '';
 my $remote = ($cache =~ /^(?:redis|memcache):/ && $ENV{PC_CACHE_SERVER_PID}) ? 1 : 0;
-plan tests => 7, need { 'a redis or memcache cache (PC_CACHE, PC_CACHE_SERVER_PID)' => $remote };
+plan tests => 9, need { 'a redis or memcache cache (PC_CACHE, PC_CACHE_SERVER_PID)' => $remote };
 sim_reset();
 
 sub as { my ($id) = @_; req('/index.html', vhost => 'pc_cache', headers => {'X-Test-Sub' => $id}) }
@@ -42,3 +42,21 @@ my $lines = () = $log =~ /PC00022/g;
 ok t_cmp($lines, 1, 'cache failure logged once per interval, not per request');
 $r = as($U{bob});
 ok t_cmp($r->{status}, 403, 'denials still work without the cache');
+
+# Single flight does not need the cache: the leader hands its answer to
+# the requests waiting for it.
+my $cold = 'e6000000-0000-4000-8000-000000000002';
+sim(POST => '/__control/consents', {user_id => $cold, application_id => $PCTest::APP1, scope => ['openid']});
+sim(POST => '/__control/reset-counts');
+sim_fault(endpoint => 'consents', type => 'latency', latency_ms => 400, count => -1);
+my @pids;
+for (1 .. 20) {
+    my $pid = fork();
+    if (!$pid) { exit(as($cold)->{status} == 200 ? 0 : 1) }
+    push @pids, $pid;
+}
+my $fails = 0;
+for (@pids) { waitpid($_, 0); $fails++ if $? }
+sim(DELETE => '/__control/faults');
+ok t_cmp($fails, 0, 'cache down: 20 concurrent cold requests allowed');
+ok t_cmp(counts()->{consents}, 1, 'cache down: still one PingOne call for all of them');

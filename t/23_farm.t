@@ -10,12 +10,13 @@ use Apache::Test;
 use Apache::TestUtil;
 use PCTest;
 use HTTP::Tiny;
+use JSON::PP ();
 use IO::Socket::INET;
 use Time::HiRes qw(sleep);
 
 my $cache = $ENV{PC_CACHE} || '';
 my $remote = ($cache =~ /^(?:redis|memcache):/) ? 1 : 0;
-plan tests => 8, need { 'a redis or memcache cache shared by two servers (PC_CACHE)' => $remote };
+plan tests => 11, need { 'a redis or memcache cache shared by two servers (PC_CACHE)' => $remote };
 sim_reset();
 
 # The second server: its own httpd, same simulator, same cache.
@@ -89,6 +90,26 @@ my $r = $http->post_form("http://$hp/pingone/admin", {action => 'purge-all'});
 ok t_cmp($r->{status}, 200, 'purge-all on A');
 sleep 1.2;
 ok t_cmp(on_b($g)->{headers}{'x-pc-source'}, 'pingone', 'B asks PingOne again after the purge');
+
+# A webhook on A while B's lookup of the same user is still out at
+# PingOne: B's answer predates the revoke and must not stay in the shared
+# cache (B finds A's tombstone there).
+my $h = 'ea000000-0000-4000-8000-000000000003';
+sim(POST => '/__control/consents', {user_id => $h, application_id => $PCTest::APP1, scope => ['openid']});
+sim(POST => '/__control/reset-counts');
+sim_fault(endpoint => 'consents', type => 'latency', latency_ms => 1200,
+          after => JSON::PP::true, count => 1);
+my $pid = fork();
+if (!$pid) { exit(on_b($h)->{status} == 200 ? 0 : 1) }
+for (1 .. 100) { last if (counts()->{consents} || 0) >= 1; sleep 0.02 }
+sim(POST => '/__control/revoke', {user_id => $h, application_id => $PCTest::APP1});
+$res = sim(POST => '/__control/webhook', {url => "http://$hp/pingone/webhook",
+    headers => {Authorization => 'Bearer hook-secret-0123456789'},
+    events => [{type => 'OAUTH_CONSENT.REVOKED', user_id => $h, application_id => $PCTest::APP1}]});
+ok t_cmp($res->{status}, 200, 'webhook to A while B is asking PingOne');
+waitpid($pid, 0);
+ok t_cmp($? >> 8, 0, "B's in-flight request: allowed by the answer it got");
+ok t_cmp(on_a($h)->{status}, 403, 'the next request (on A) is denied: B did not keep the stale answer');
 
 system($httpd, '-f', "$dir/httpd.conf", '-k', 'stop');
 sleep 0.5;

@@ -108,7 +108,7 @@ for remote in ${PC_REMOTE_CACHES:-}; do
   done
   echo "# ---- Apache::Test, event MPM, $remote cache on 127.0.0.1:$port ----"
   PC_CACHE_SERVER_PID=$server run_suite event "$remote:127.0.0.1:$port" \
-    t/20_cache.t t/23_farm.t t/22_remote_cache.t
+    t/20_cache.t t/23_farm.t t/32_purge_race.t t/22_remote_cache.t
   kill $server 2>/dev/null; wait $server 2>/dev/null
 done
 exit $rc

@@ -810,6 +810,78 @@ static void test_ttl(void)
     is_int(pc_cache_freshness(&e, now - 1, 0), 1, "no window: fresh before");
 }
 
+static void test_tombstone(void)
+{
+    char buf[PC_TOMBSTONE_MAX];
+    apr_time_t t, now = apr_time_from_sec(1700000000) + 123456;
+    unsigned int n;
+    unsigned char k1[PC_CACHE_KEY_LEN], k2[PC_CACHE_KEY_LEN];
+    static const struct { const char *v; const char *why; } bad[] = {
+        {"", "empty"},
+        {"PCT1 ", "tag without a time"},
+        {"PCT1 0", "zero"},
+        {"PCT1 0123", "leading zero"},
+        {"PCT1 -5", "negative"},
+        {"PCT1 +5", "sign"},
+        {"PCT1 12a", "letter"},
+        {"PCT1 12 ", "trailing space"},
+        {"PCT1  12", "two spaces"},
+        {"PCT2 12", "other version"},
+        {"pct1 12", "lowercase tag"},
+        {"PCT112", "no space"},
+        {"PCT1 99999999999999999999", "20 digits"},
+        {"PCT1 9999999999999999999", "19 digits over INT64_MAX"},
+        {"\x02\x01\x01", "a consent value"},
+    };
+    size_t i;
+
+    n = pc_cache_tombstone_encode(buf, now);
+    ok(n > 5 && n < PC_TOMBSTONE_MAX, "tombstone encodes (%u bytes)", n);
+    ok(pc_cache_tombstone_decode(&t, (unsigned char *)buf, n) == APR_SUCCESS &&
+           t == now, "tombstone round trip keeps the microseconds");
+    ok(pc_cache_tombstone_decode(&t, (unsigned char *)buf, n - 1) ==
+           APR_SUCCESS && t == now / 10, "shorter digit run is another time");
+    n = pc_cache_tombstone_encode(buf, APR_INT64_MAX);
+    ok(pc_cache_tombstone_decode(&t, (unsigned char *)buf, n) == APR_SUCCESS &&
+           t == APR_INT64_MAX, "INT64_MAX round trips");
+    n = pc_cache_tombstone_encode(buf, -7);
+    ok(pc_cache_tombstone_decode(&t, (unsigned char *)buf, n) == APR_SUCCESS &&
+           t == 1, "a time before the epoch is stored as 1");
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        t = 42;
+        ok(pc_cache_tombstone_decode(&t, (const unsigned char *)bad[i].v,
+                                     (unsigned int)strlen(bad[i].v)) ==
+                   APR_EINVAL && t == 0,
+           "tombstone rejected: %s", bad[i].why);
+    }
+    ok(pc_cache_tombstone_decode(&t, NULL, 8) == APR_EINVAL, "NULL rejected");
+    ok(pc_cache_tombstone_decode(&t, (const unsigned char *)"PCT1 1\0002", 8) ==
+           APR_EINVAL, "embedded NUL rejected");
+
+    /* The race rule. */
+    is_int(pc_cache_purge_raced(now, now - 1, 0), 1,
+           "purge after the call started: raced");
+    is_int(pc_cache_purge_raced(now, now, 0), 1, "purge at the same instant: raced");
+    is_int(pc_cache_purge_raced(now - 1, now, 0), 0,
+           "purge before the call, no slack: not raced");
+    is_int(pc_cache_purge_raced(now - apr_time_from_sec(1), now,
+                                apr_time_from_sec(1)), 1,
+           "purge exactly one slack before: raced (skew)");
+    is_int(pc_cache_purge_raced(now - apr_time_from_sec(1) - 1, now,
+                                apr_time_from_sec(1)), 0,
+           "purge just over one slack before: not raced");
+    is_int(pc_cache_purge_raced(0, now, apr_time_from_sec(1)), 0,
+           "no tombstone time: not raced");
+    is_int(pc_cache_purge_raced(1, APR_INT64_MAX, APR_INT64_MAX), 1,
+           "huge slack does not overflow");
+    is_int(pc_cache_purge_raced(now - 5, now, -3), 0, "negative slack is 0");
+
+    /* Tombstones live under their own keys. */
+    pc_cache_key(k1, PC_CK_CONSENT, "env", "user", "app");
+    pc_cache_key(k2, PC_CK_PURGED, "env", "user", "app");
+    ok(memcmp(k1, k2, sizeof(k1)) != 0, "tombstone key differs from the entry's");
+}
+
 int main(void)
 {
     int rc;
@@ -829,6 +901,7 @@ int main(void)
     test_encode_limits();
     test_typical_size();
     test_ttl();
+    test_tombstone();
     rc = done_testing();
     apr_pool_destroy(p);
     apr_terminate();
