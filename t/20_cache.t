@@ -66,17 +66,7 @@ sim(POST => '/__control/consents', {user_id => 'e1000000-0000-4000-8000-00000000
                                     application_id => $PCTest::APP1, scope => ['openid']});
 sim(POST => '/__control/reset-counts');
 sim_fault(endpoint => 'consents', type => 'latency', latency_ms => 400, count => -1);
-my @pids;
-for my $i (1 .. 50) {
-    my $pid = fork();
-    if (!$pid) {
-        my $res = as('e1000000-0000-4000-8000-000000000050');
-        exit($res->{status} == 200 ? 0 : 1);
-    }
-    push @pids, $pid;
-}
-my $fails = 0;
-for (@pids) { waitpid($_, 0); $fails++ if $? }
+my $fails = concurrently(50, sub { as('e1000000-0000-4000-8000-000000000050')->{status} == 200 });
 sim(DELETE => '/__control/faults');
 ok t_cmp($fails, 0, '50 concurrent cold requests all allowed');
 ok t_cmp(counts()->{consents}, 1, 'exactly one consent call for 50 concurrent misses');
@@ -86,17 +76,9 @@ ok t_cmp(counts()->{consents}, 1, 'exactly one consent call for 50 concurrent mi
 sim(POST => '/__control/expire-tokens');
 sim(POST => '/__control/reset-counts');
 sim_fault(endpoint => 'token', type => 'latency', latency_ms => 300, count => -1);
-@pids = ();
-for my $i (1 .. 30) {
-    my $pid = fork();
-    if (!$pid) {
-        my $res = as(sprintf('e2000000-0000-4000-8000-%012d', $i));
-        exit($res->{status} == 403 ? 0 : 1);   # unknown users: 403
-    }
-    push @pids, $pid;
-}
-$fails = 0;
-for (@pids) { waitpid($_, 0); $fails++ if $? }
+$fails = concurrently(30, sub {
+    as(sprintf('e2000000-0000-4000-8000-%012d', $_[0]))->{status} == 403;   # unknown users: 403
+});
 sim(DELETE => '/__control/faults');
 my $c = counts();
 ok t_cmp($fails, 0, '30 concurrent requests answered (403: unknown users)');

@@ -12,7 +12,8 @@ use Apache::Test ();
 use Apache::TestRequest ();
 
 our @EXPORT = qw(%U req sim sim_reset counts decision_mark decision_since
-                 log_mark log_since sim_port sim_fault serverroot);
+                 log_mark log_since sim_port sim_fault serverroot
+                 concurrently);
 
 # PingOne user IDs of the seeded users (t/sim/seed.json).
 our %U = (
@@ -38,6 +39,34 @@ our $last_match = qr/^- /;
 my $nonce = 0;
 
 sub serverroot { Apache::Test::vars('serverroot') }
+
+# Run $code in $n child processes that start their requests together: each
+# child blocks on a pipe until every child exists, so on a slow or busy
+# machine no request is late enough to miss what the others are sharing
+# (a single-flight lookup, a token fetch). $code returns true on success.
+# Returns how many children failed.
+sub concurrently {
+    my ($n, $code) = @_;
+    pipe(my $rd, my $wr) or die "pipe: $!";
+    my @pids;
+    for my $i (1 .. $n) {
+        my $pid = fork();
+        die "fork: $!" unless defined $pid;
+        if (!$pid) {
+            close $wr;
+            my $buf;
+            sysread($rd, $buf, 1);        # EOF once the parent closes its end
+            require POSIX;
+            POSIX::_exit($code->($i) ? 0 : 1);
+        }
+        push @pids, $pid;
+    }
+    close $rd;
+    close $wr;                            # go
+    my $fails = 0;
+    for (@pids) { waitpid($_, 0); $fails++ if $? }
+    return $fails;
+}
 
 sub sim_port {
     my $p = $ENV{PC_SIM_PORT} or die "PC_SIM_PORT is not set\n";
