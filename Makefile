@@ -101,12 +101,13 @@ $(BUILD)/fuzz/fuzz_%: fuzz/fuzz_targets.c $(CORE_SRC) $(HEADERS)
 	  fuzz/fuzz_targets.c $(CORE_SRC) $(PKG_LIBS) -o $@
 
 # The whole Apache::Test suite against a module built with ASan + UBSan
-# (event MPM); fails on any sanitizer report.
+# (event MPM), then the cache tests again on redis (remote-cache paths:
+# tombstones, the farm); fails on any sanitizer report.
 test-asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" all
 	@rm -rf /tmp/pc-asan-reports; mkdir -p /tmp/pc-asan-reports; chmod 1777 /tmp/pc-asan-reports
-	PC_BUILD_DIR=build-asan HTTPD=$(CURDIR)/tools/asan-httpd.sh PC_REMOTE_CACHES=none \
+	PC_BUILD_DIR=build-asan HTTPD=$(CURDIR)/tools/asan-httpd.sh PC_REMOTE_CACHES=redis \
 	  PC_ASAN_LOG=/tmp/pc-asan-reports/asan bash t/run-httpd-tests.sh event
 	@if ls /tmp/pc-asan-reports/asan.* >/dev/null 2>&1; then \
 	  echo "sanitizer reports:"; cat /tmp/pc-asan-reports/asan.* | head -50; exit 1; \
@@ -115,7 +116,7 @@ test-asan:
 # httpd -X under valgrind memcheck over the request-path tests; fails on any
 # memcheck error or definite leak.
 VALGRIND_TESTS := t/01_allow_deny.t t/03_redirect.t t/04_users.t \
-                  t/06_upstream_errors.t t/30_webhook_admin.t
+                  t/06_upstream_errors.t t/11_paging.t t/30_webhook_admin.t
 test-valgrind: all
 	@bash tools/deps.sh valgrind
 	@rm -rf /tmp/pc-vg; mkdir -p /tmp/pc-vg; chmod 1777 /tmp/pc-vg
