@@ -137,7 +137,8 @@ fuzz: deps
 	  echo "### fuzz $$t for $(FUZZ_SECONDS) s"; \
 	  $(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
 	    -artifact_prefix=$(BUILD)/fuzz/work/$$t- $(BUILD)/fuzz/work/$$t fuzz/corpus/$$t \
-	    2>&1 | tail -n 3 || exit 1; \
+	    > $(BUILD)/fuzz/work/$$t.log 2>&1; rc=$$?; tail -n 3 $(BUILD)/fuzz/work/$$t.log; \
+	  [ $$rc -eq 0 ] || { echo "fuzz $$t failed (exit $$rc): see $(BUILD)/fuzz/work/$$t.log"; exit 1; }; \
 	done; echo "new interesting inputs are in $(BUILD)/fuzz/work/<target>; crashes as $(BUILD)/fuzz/work/<target>-crash-*"
 
 test-sim:
