@@ -201,18 +201,6 @@ const char *pc_url_users_by_name(apr_pool_t *p, const char *api_base,
         "&limit=2", NULL);
 }
 
-const char *pc_url_consents(apr_pool_t *p, const char *api_base,
-                            const char *env_id, const char *user_id,
-                            const char *app_id, const char *quoted_app_name)
-{
-    const char *filter =
-        app_id ? apr_pstrcat(p, "application.id eq \"", app_id, "\"", NULL)
-               : apr_pstrcat(p, "application.name eq ", quoted_app_name, NULL);
-    return apr_pstrcat(p, api_base, "/environments/", env_id, "/users/",
-                       user_id, "/oauthConsents?expand=applications&filter=",
-                       pc_url_encode(p, filter), NULL);
-}
-
 const char *pc_url_consents_prefix(apr_pool_t *p, const char *api_base,
                                    const char *env_id, const char *user_id)
 {
@@ -220,10 +208,16 @@ const char *pc_url_consents_prefix(apr_pool_t *p, const char *api_base,
                        user_id, "/oauthConsents?", NULL);
 }
 
-static int is_hex(char c)
+const char *pc_url_consents(apr_pool_t *p, const char *api_base,
+                            const char *env_id, const char *user_id,
+                            const char *app_id, const char *quoted_app_name)
 {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-           (c >= 'A' && c <= 'F');
+    const char *filter =
+        app_id ? apr_pstrcat(p, "application.id eq \"", app_id, "\"", NULL)
+               : apr_pstrcat(p, "application.name eq ", quoted_app_name, NULL);
+    return apr_pstrcat(p, pc_url_consents_prefix(p, api_base, env_id, user_id),
+                       "expand=applications&filter=", pc_url_encode(p, filter),
+                       NULL);
 }
 
 int pc_next_link_ok(const char *href, const char *prefix)
@@ -240,7 +234,8 @@ int pc_next_link_ok(const char *href, const char *prefix)
         unsigned char c = (unsigned char)href[i];
         if (c <= 0x20 || c >= 0x7f || strchr("\"<>\\^`{|}#", c) != NULL)
             return 0;
-        if (c == '%' && (!is_hex(href[i + 1]) || !is_hex(href[i + 2])))
+        if (c == '%' &&
+            (!apr_isxdigit(href[i + 1]) || !apr_isxdigit(href[i + 2])))
             return 0;
     }
     return 1;
