@@ -9,7 +9,6 @@ use Apache::Test;
 use Apache::TestUtil;
 use PCTest;
 use HTTP::Tiny;
-use JSON::PP ();
 use Time::HiRes qw(sleep);
 
 plan tests => 12;
@@ -26,23 +25,6 @@ sub deliver {
         events => [{type => 'OAUTH_CONSENT.REVOKED', user_id => $user,
                     application_id => $PCTest::APP1}]});
 }
-# Start a request for $user whose consent lookup is held 1.2 s on its way
-# back from PingOne (the answer is made when the call arrives); returns the
-# pid of the child that makes it, which exits 0 on a 200.
-sub slow_request {
-    my ($user) = @_;
-    sim_fault(endpoint => 'consents', type => 'latency', latency_ms => 1200,
-              after => JSON::PP::true, count => 1);
-    my $pid = fork();
-    if (!$pid) {
-        my $res = as($user);
-        exit($res->{status} == 200 ? 0 : 1);
-    }
-    # wait until the call has reached PingOne
-    for (1 .. 100) { last if (counts()->{consents} || 0) >= 1; sleep 0.02 }
-    return $pid;
-}
-
 # A working token first (the reset above forgot the simulator's tokens):
 # the slow answer below must be the consent list, not a 401.
 as($U{bob});
@@ -52,7 +34,7 @@ my $u = 'eb000000-0000-4000-8000-000000000001';
 sim(POST => '/__control/consents', {user_id => $u, application_id => $PCTest::APP1, scope => ['openid']});
 sim(POST => '/__control/reset-counts');
 my $lm = log_mark();
-my $pid = slow_request($u);
+my $pid = slow_lookup(1200, sub { as($u)->{status} == 200 });
 ok t_cmp(counts()->{consents}, 1, 'the lookup is at PingOne');
 sim(POST => '/__control/revoke', {user_id => $u, application_id => $PCTest::APP1});
 my $res = deliver($u);
@@ -72,7 +54,7 @@ ok t_cmp($log, qr/PC00025: user \Q$u\E was purged while PingOne was being asked/
 my $v = 'eb000000-0000-4000-8000-000000000002';
 sim(POST => '/__control/consents', {user_id => $v, application_id => $PCTest::APP1, scope => ['openid']});
 sim(POST => '/__control/reset-counts');
-$pid = slow_request($v);
+$pid = slow_lookup(1200, sub { as($v)->{status} == 200 });
 $r = $http->post_form("http://$hp/pingone/admin", {action => 'purge-user', user => $v});
 ok t_cmp($r->{status}, 200, 'admin purge during the lookup');
 waitpid($pid, 0);

@@ -13,7 +13,7 @@ use Apache::TestRequest ();
 
 our @EXPORT = qw(%U req sim sim_reset counts decision_mark decision_since
                  log_mark log_since sim_port sim_fault serverroot
-                 concurrently);
+                 concurrently slow_lookup);
 
 # PingOne user IDs of the seeded users (t/sim/seed.json).
 our %U = (
@@ -66,6 +66,25 @@ sub concurrently {
     my $fails = 0;
     for (@pids) { waitpid($_, 0); $fails++ if $? }
     return $fails;
+}
+
+# Run $code in a child while the simulator holds its next consent answer
+# $ms on the way back (the answer is made when the call arrives, so it
+# predates anything done meanwhile).  Returns the child's pid once that
+# call has reached the simulator (counts must have been reset before);
+# the child exits 0 when $code returns true.
+sub slow_lookup {
+    my ($ms, $code) = @_;
+    sim_fault(endpoint => 'consents', type => 'latency', latency_ms => $ms,
+              after => JSON::PP::true, count => 1);
+    my $pid = fork();
+    die "fork: $!" unless defined $pid;
+    if (!$pid) {
+        require POSIX;
+        POSIX::_exit($code->() ? 0 : 1);
+    }
+    for (1 .. 100) { last if (counts()->{consents} || 0) >= 1; sleep 0.02 }
+    return $pid;
 }
 
 sub sim_port {
