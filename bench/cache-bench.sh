@@ -8,57 +8,30 @@
 # Writes bench/results/cache-<date>.md.  Not part of `make test`.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/bench/lib.sh"
 rounds=${1:-5} secs=${2:-5} cold=${3:-1000}
-work=$(mktemp -d /tmp/pc-bench.XXXXXX)
 port=${PC_BENCH_PORT:-8490} sim_port=${PC_BENCH_SIM_PORT:-8491}
-httpd=${HTTPD:-/usr/sbin/apache2}
-moddir=$(${APXS:-/usr/bin/apxs} -q LIBEXECDIR)
-command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)"; exit 1; }
+need wrk curl
 make -C "$top" -s all
 
-mkdir -p "$work/htdocs/static" "$work/htdocs/gated" "$work/logs"
+bench_workdir bench htdocs/static htdocs/gated
 head -c 1024 /dev/zero | tr '\0' 'x' > "$work/htdocs/static/f.txt"
 cp "$work/htdocs/static/f.txt" "$work/htdocs/gated/f.txt"
-user=""
-[ "$(id -u)" -eq 0 ] && { user="User www-data
-Group www-data"; chmod -R a+rX "$work"; }
-cat > "$work/httpd.conf" <<EOF
-ServerRoot "$work"
-ServerName 127.0.0.1
-Listen 127.0.0.1:$port
-PidFile "$work/httpd.pid"
-ErrorLog "$work/logs/error_log"
-LogLevel warn
-$user
-LoadModule mpm_event_module $moddir/mod_mpm_event.so
-LoadModule authz_core_module $moddir/mod_authz_core.so
-LoadModule mime_module $moddir/mod_mime.so
-LoadModule setenvif_module $moddir/mod_setenvif.so
-LoadModule socache_shmcb_module $moddir/mod_socache_shmcb.so
-LoadModule pingone_consent_module $top/build/mod_pingone_consent.so
+{ httpd_conf_head "$work" "$port" event "$sim_port" socache_shmcb
+  cat <<EOF
 StartServers 2
 ThreadsPerChild 32
 MaxRequestWorkers 64
-TypesConfig /etc/mime.types
-DocumentRoot "$work/htdocs"
-<Directory "$work/htdocs">
-    Require all granted
-</Directory>
-PingOneEnvironmentID abcdef01-2345-4678-9abc-def012345678
-PingOneAPIBaseURL http://127.0.0.1:$sim_port/v1
-PingOneAuthBaseURL http://127.0.0.1:$sim_port
-PingOneClientID c0ffee00-1111-4222-8333-444455556666
-PingOneClientSecret s3cr3t-worker-secret
 PingOneConsentCache "shmcb:$work/logs/cache(4194304)"
 PingOneConsentCacheTTL 600 600
-SetEnvIf X-Sub "^(.+)$" OIDC_CLAIM_sub=\$1
 <Location /gated>
     PingOneConsent On
     PingOneConsentUserFrom env:OIDC_CLAIM_sub
-    PingOneConsentApplication a0000000-0000-4000-8000-000000000001
+    PingOneConsentApplication $app_id
     PingOneConsentScopes openid profile
 </Location>
 EOF
+} > "$work/httpd.conf"
 
 cleanup() {
   "$httpd" -f "$work/httpd.conf" -k stop 2>/dev/null || true
@@ -66,12 +39,9 @@ cleanup() {
   sleep 1
 }
 [ -n "${PC_BENCH_KEEP:-}" ] || trap cleanup EXIT
-python3 "$top/t/sim/pingone-sim" --port "$sim_port" --seed "$top/t/sim/seed.json" \
-  --port-file "$work/sim.port" --log "$work/logs/sim_log" &
-sim=$!
-for _ in $(seq 1 50); do [ -s "$work/sim.port" ] && break; sleep 0.1; done
+start_sim "$sim_port" "$work/logs/sim_log"
 "$httpd" -f "$work/httpd.conf" -k start
-for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$port/static/f.txt" && break; sleep 0.1; done
+wait_http "http://127.0.0.1:$port/static/f.txt"
 
 alice=e0000000-0000-4000-8000-00000000a11c
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Sub: $alice" "http://127.0.0.1:$port/gated/f.txt")
@@ -82,13 +52,13 @@ rps() { # url [header]
 }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
-curl -s -X POST "http://127.0.0.1:$sim_port/__control/reset-counts" >/dev/null
+ctl POST reset-counts >/dev/null
 : > "$work/static.txt"; : > "$work/gated.txt"
 for r in $(seq 1 "$rounds"); do
   rps "http://127.0.0.1:$port/static/f.txt" >> "$work/static.txt"
   rps "http://127.0.0.1:$port/gated/f.txt" "X-Sub: $alice" >> "$work/gated.txt"
 done
-warm_calls=$(curl -s "http://127.0.0.1:$sim_port/__control/counts" | python3 -c 'import json,sys; print(json.load(sys.stdin)["consents"])')
+warm_calls=$(calls consents)
 s_med=$(median < "$work/static.txt") g_med=$(median < "$work/gated.txt")
 ratio=$(awk -v g="$g_med" -v s="$s_med" 'BEGIN {printf "%.3f", g/s}')
 # Each round's gated run follows its static run: the median of those
@@ -96,14 +66,14 @@ ratio=$(awk -v g="$g_med" -v s="$s_med" 'BEGIN {printf "%.3f", g/s}')
 pair_ratio=$(paste "$work/gated.txt" "$work/static.txt" | awk '{printf "%.4f\n", $1/$2}' | median)
 
 # Cold: N distinct users, 32 at a time.
-curl -s -X POST "http://127.0.0.1:$sim_port/__control/reset-counts" >/dev/null
+ctl POST reset-counts >/dev/null
 seq -f 'e7000000-0000-4000-8000-%012g' 1 "$cold" | xargs -P 32 -I{} \
   curl -s -o /dev/null -H 'X-Sub: {}' "http://127.0.0.1:$port/gated/f.txt"
-cold_calls=$(curl -s "http://127.0.0.1:$sim_port/__control/counts" | python3 -c 'import json,sys; print(json.load(sys.stdin)["consents"])')
+cold_calls=$(calls consents)
 
 # Per decision: key (20) + value (from the unit test's typical entry) +
 # shmcb's index entry (sizeof SHMCBIndex: 8 + 4 + 4 + 4 + 1, padded to 24).
-value=$(make -C "$top" -s unit >/dev/null && "$top/build/unit/test_cache" | awk '/typical consent value/ {print $5}')
+value=$(decision_value_bytes)
 per=$((20 + value + 24))
 
 mkdir -p "$top/bench/results"

@@ -9,58 +9,28 @@
 # Usage: bench/callgrind-cost.sh [requests]   (needs valgrind and ab)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/bench/lib.sh"
 n=${1:-2000}
 port=${PC_BENCH_PORT:-8492} sim_port=${PC_BENCH_SIM_PORT:-8493}
-httpd=${HTTPD:-/usr/sbin/apache2}
-moddir=$(${APXS:-/usr/bin/apxs} -q LIBEXECDIR)
-work=$(mktemp -d /tmp/pc-callgrind.XXXXXX)
 command -v valgrind >/dev/null && command -v ab >/dev/null ||
   { echo "needs valgrind and ab (apt-get install valgrind apache2-utils)"; exit 1; }
 make -C "$top" -s all
-mkdir -p "$work/htdocs/static" "$work/htdocs/gated" "$work/logs"
+bench_workdir callgrind htdocs/static htdocs/gated
 head -c 1024 /dev/zero | tr '\0' 'x' > "$work/htdocs/static/f.txt"
 cp "$work/htdocs/static/f.txt" "$work/htdocs/gated/f.txt"
-user=""
-[ "$(id -u)" -eq 0 ] && { user="User www-data
-Group www-data"; chmod -R a+rwX "$work"; }
-cat > "$work/httpd.conf" <<EOF
-ServerRoot "$work"
-ServerName 127.0.0.1
-Listen 127.0.0.1:$port
-PidFile "$work/httpd.pid"
-ErrorLog "$work/logs/error_log"
-LogLevel warn
-$user
-LoadModule mpm_prefork_module $moddir/mod_mpm_prefork.so
-LoadModule authz_core_module $moddir/mod_authz_core.so
-LoadModule mime_module $moddir/mod_mime.so
-LoadModule setenvif_module $moddir/mod_setenvif.so
-LoadModule socache_shmcb_module $moddir/mod_socache_shmcb.so
-LoadModule pingone_consent_module $top/build/mod_pingone_consent.so
-TypesConfig /etc/mime.types
-DocumentRoot "$work/htdocs"
-<Directory "$work/htdocs">
-    Require all granted
-</Directory>
-PingOneEnvironmentID abcdef01-2345-4678-9abc-def012345678
-PingOneAPIBaseURL http://127.0.0.1:$sim_port/v1
-PingOneAuthBaseURL http://127.0.0.1:$sim_port
-PingOneClientID c0ffee00-1111-4222-8333-444455556666
-PingOneClientSecret s3cr3t-worker-secret
+{ httpd_conf_head "$work" "$port" prefork "$sim_port" socache_shmcb
+  cat <<EOF
 PingOneConsentCacheTTL 600 600
-SetEnvIf X-Sub "^(.+)$" OIDC_CLAIM_sub=\$1
 <Location /gated>
     PingOneConsent On
     PingOneConsentUserFrom env:OIDC_CLAIM_sub
-    PingOneConsentApplication a0000000-0000-4000-8000-000000000001
+    PingOneConsentApplication $app_id
     PingOneConsentScopes openid profile
 </Location>
 EOF
-python3 "$top/t/sim/pingone-sim" --port "$sim_port" --seed "$top/t/sim/seed.json" \
-  --port-file "$work/sim.port" --log "$work/logs/sim_log" &
-sim=$!
+} > "$work/httpd.conf"
+start_sim "$sim_port" "$work/logs/sim_log"
 trap 'kill $sim 2>/dev/null || true' EXIT
-for _ in $(seq 1 50); do [ -s "$work/sim.port" ] && break; sleep 0.1; done
 alice=e0000000-0000-4000-8000-00000000a11c
 
 # measure PATH TAG COUNT -> total instructions of one httpd -X run

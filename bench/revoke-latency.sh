@@ -7,65 +7,39 @@
 # Usage: bench/revoke-latency.sh [users] [ttl-seconds]
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/bench/lib.sh"
 n=${1:-20} ttl=${2:-5}
-httpd=${HTTPD:-/usr/sbin/apache2}
-moddir=$(${APXS:-/usr/bin/apxs} -q LIBEXECDIR)
-work=$(mktemp -d /tmp/pc-revoke.XXXXXX)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+need redis-server curl
+bench_workdir revoke htdocs a/logs b/logs
 pa=$(free_port) pb=$(free_port) ps=$(free_port) pr=$(free_port)
 make -C "$top" -s all
-mkdir -p "$work/htdocs" "$work/a" "$work/b"
 echo ok > "$work/htdocs/index.html"
-[ "$(id -u)" -eq 0 ] && chmod -R a+rwX "$work"
-user=""; [ "$(id -u)" -eq 0 ] && user="User www-data
-Group www-data"
 for s in a b; do
   port=$pa; [ $s = b ] && port=$pb
-  cat > "$work/$s/httpd.conf" <<EOC
-ServerRoot "$work/$s"
-ServerName 127.0.0.1
-Listen 127.0.0.1:$port
-PidFile "$work/$s/httpd.pid"
-ErrorLog "$work/$s/error_log"
-$user
-LoadModule mpm_event_module $moddir/mod_mpm_event.so
-LoadModule authz_core_module $moddir/mod_authz_core.so
-LoadModule mime_module $moddir/mod_mime.so
-LoadModule setenvif_module $moddir/mod_setenvif.so
-LoadModule socache_redis_module $moddir/mod_socache_redis.so
-LoadModule pingone_consent_module $top/build/mod_pingone_consent.so
-TypesConfig /etc/mime.types
-DocumentRoot "$work/htdocs"
-PingOneEnvironmentID abcdef01-2345-4678-9abc-def012345678
-PingOneAPIBaseURL http://127.0.0.1:$ps/v1
-PingOneAuthBaseURL http://127.0.0.1:$ps
-PingOneClientID c0ffee00-1111-4222-8333-444455556666
-PingOneClientSecret s3cr3t-worker-secret
+  { httpd_conf_head "$work/$s" "$port" event "$ps" socache_redis
+    cat <<EOC
 PingOneConsentCache redis:127.0.0.1:$pr
 PingOneConsentCacheTTL $ttl $ttl
-SetEnvIf X-Sub "^(.+)\$" OIDC_CLAIM_sub=\$1
 <Location />
-    Require all granted
     PingOneConsent On
     PingOneConsentUserFrom env:OIDC_CLAIM_sub
-    PingOneConsentApplication a0000000-0000-4000-8000-000000000001
+    PingOneConsentApplication $app_id
 </Location>
 <Location /hook>
     SetHandler pingone-consent-webhook
     PingOneWebhookAuthorization "Bearer bench-hook-secret-000"
-    Require all granted
 </Location>
 EOC
+  } > "$work/$s/httpd.conf"
 done
 redis-server --port "$pr" --bind 127.0.0.1 --save '' --appendonly no --daemonize no >/dev/null &
 redis=$!
-python3 "$top/t/sim/pingone-sim" --port "$ps" --seed "$top/t/sim/seed.json" --log "$work/sim_log" &
-sim=$!
 cleanup() {
   for s in a b; do "$httpd" -f "$work/$s/httpd.conf" -k stop 2>/dev/null || true; done
-  kill $sim $redis 2>/dev/null || true
+  kill ${sim:-} $redis 2>/dev/null || true
 }
 trap cleanup EXIT
+start_sim "$ps" "$work/logs/sim_log"
 sleep 1
 for s in a b; do "$httpd" -f "$work/$s/httpd.conf" -k start; done
 sleep 1

@@ -15,71 +15,32 @@
 # Usage: bench/run-bench.sh [rounds] [seconds] [connections]
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/bench/lib.sh"
 rounds=${1:-5} secs=${2:-5} conns=${3:-32}
-httpd=${HTTPD:-/usr/sbin/apache2}
-moddir=$(${APXS:-/usr/bin/apxs} -q LIBEXECDIR)
-for tool in wrk curl python3; do
-  command -v $tool >/dev/null || { echo "$tool is needed (apt-get install $tool)"; exit 1; }
-done
+need wrk curl python3
 [ -f "$moddir/mod_oauth2.so" ] || { echo "mod_oauth2 is needed (apt-get install libapache2-mod-oauth2)"; exit 1; }
 make -C "$top" -s all
 
-work=$(mktemp -d /tmp/pc-bench.XXXXXX)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+bench_workdir bench htdocs/static htdocs/gated htdocs/peer htdocs/cold
 port=$(free_port) sim_port=$(free_port)
-env_id=abcdef01-2345-4678-9abc-def012345678
-client=c0ffee00-1111-4222-8333-444455556666 secret=s3cr3t-worker-secret
-mkdir -p "$work/htdocs"/{static,gated,peer,cold} "$work/logs"
 for d in static gated peer cold; do head -c 1024 /dev/zero | tr '\0' 'x' > "$work/htdocs/$d/f.txt"; done
-user=""
-if [ "$(id -u)" -eq 0 ]; then
-  user="User www-data
-Group www-data"
-  chmod -R a+rwX "$work"
-fi
-cat > "$work/httpd.conf" <<EOF
-ServerRoot "$work"
-ServerName 127.0.0.1
-Listen 127.0.0.1:$port
-PidFile "$work/httpd.pid"
-ErrorLog "$work/logs/error_log"
-LogLevel warn
-$user
-LoadModule mpm_event_module $moddir/mod_mpm_event.so
-LoadModule authn_core_module $moddir/mod_authn_core.so
-LoadModule authz_core_module $moddir/mod_authz_core.so
-LoadModule authz_user_module $moddir/mod_authz_user.so
-LoadModule mime_module $moddir/mod_mime.so
-LoadModule setenvif_module $moddir/mod_setenvif.so
-LoadModule socache_shmcb_module $moddir/mod_socache_shmcb.so
-LoadModule oauth2_module $moddir/mod_oauth2.so
-LoadModule pingone_consent_module $top/build/mod_pingone_consent.so
+{ httpd_conf_head "$work" "$port" event "$sim_port" authn_core authz_user socache_shmcb oauth2
+  cat <<EOF
 StartServers 2
 ThreadsPerChild 32
 MaxRequestWorkers 64
-TypesConfig /etc/mime.types
-DocumentRoot "$work/htdocs"
-<Directory "$work/htdocs">
-    Require all granted
-</Directory>
-PingOneEnvironmentID $env_id
-PingOneAPIBaseURL http://127.0.0.1:$sim_port/v1
-PingOneAuthBaseURL http://127.0.0.1:$sim_port
-PingOneClientID $client
-PingOneClientSecret $secret
 PingOneConsentCache "shmcb:$work/logs/cache(4194304)"
 PingOneConsentCacheTTL 600 600
-SetEnvIf X-Sub "^(.+)\$" OIDC_CLAIM_sub=\$1
 <Location /gated>
     PingOneConsent On
     PingOneConsentUserFrom env:OIDC_CLAIM_sub
-    PingOneConsentApplication a0000000-0000-4000-8000-000000000001
+    PingOneConsentApplication $app_id
     PingOneConsentScopes openid profile
 </Location>
 <Location /cold>
     PingOneConsent On
     PingOneConsentUserFrom env:OIDC_CLAIM_sub
-    PingOneConsentApplication a0000000-0000-4000-8000-000000000001
+    PingOneConsentApplication $app_id
 </Location>
 OAuth2Cache shm max_entries=10000
 <Location /peer>
@@ -88,21 +49,17 @@ OAuth2Cache shm max_entries=10000
     Require valid-user
 </Location>
 EOF
+} > "$work/httpd.conf"
 
 cleanup() {
   "$httpd" -f "$work/httpd.conf" -k stop 2>/dev/null || true
   [ -n "${sim:-}" ] && kill "$sim" 2>/dev/null || true
 }
 trap cleanup EXIT
-python3 "$top/t/sim/pingone-sim" --port "$sim_port" --seed "$top/t/sim/seed.json" \
-  --log "$work/logs/sim_log" &
-sim=$!
-for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$sim_port/__control/health" && break; sleep 0.1; done
+start_sim "$sim_port" "$work/logs/sim_log"
 "$httpd" -f "$work/httpd.conf" -k start
-for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$port/static/f.txt" && break; sleep 0.1; done
+wait_http "http://127.0.0.1:$port/static/f.txt"
 
-ctl() { curl -s -X "$1" -H 'Content-Type: application/json' ${3:+-d "$3"} "http://127.0.0.1:$sim_port/__control/$2"; }
-calls() { ctl GET counts | python3 -c "import json,sys; print(json.load(sys.stdin)[\"$1\"])"; }
 alice=e0000000-0000-4000-8000-00000000a11c
 token=bench-access-token-0123456789abcdef
 ctl POST introspect-tokens "{\"token\":\"$token\",\"active\":true,\"sub\":\"$alice\",\"scope\":\"openid profile\",\"client_id\":\"$client\",\"exp\":4102444800}" >/dev/null
@@ -143,8 +100,10 @@ for loc in ("static", "gated", "peer"):
     for r in range(1, rounds + 1):
         t = open("%s/wrk.%s.%d" % (work, loc, r)).read()
         rps.append(float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1)))
-        p50.append(ms(re.search(r"50%\s+(\S+)", t).group(1)))
-        p99.append(ms(re.search(r"99%\s+(\S+)", t).group(1)))
+        # the distribution lines ("     50%  645.00us"), not a "+/- Stdev"
+        # column that happens to end in 50% or 99%
+        p50.append(ms(re.search(r"^\s+50%\s+(\S+)", t, re.M).group(1)))
+        p99.append(ms(re.search(r"^\s+99%\s+(\S+)", t, re.M).group(1)))
     out[loc] = {"rps": rps, "rps_median": statistics.median(rps),
                 "p50_ms": statistics.median(p50), "p99_ms": statistics.median(p99)}
 print(json.dumps(out))
@@ -193,7 +152,7 @@ ctl POST reset-counts >/dev/null
 seq 1 50 | xargs -P 50 -I{} curl -s -o /dev/null -H "X-Sub: $sf_user" "http://127.0.0.1:$port/gated/f.txt"
 sf_calls=$(calls consents)
 ctl DELETE faults >/dev/null
-value=$(make -C "$top" -s unit >/dev/null && "$top/build/unit/test_cache" | awk '/typical consent value/ {print $5}')
+value=$(decision_value_bytes)
 
 mkdir -p "$top/bench/results"
 stamp=$(date -u +%Y%m%d-%H%M)

@@ -8,76 +8,46 @@
 # Usage: bench/soak.sh [seconds] [connections]       (not part of make test)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/bench/lib.sh"
 secs=${1:-120} conns=${2:-64}
-httpd=${HTTPD:-/usr/sbin/apache2}
-moddir=$(${APXS:-/usr/bin/apxs} -q LIBEXECDIR)
-command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)"; exit 1; }
+need wrk curl
 make -C "$top" -s all
-work=$(mktemp -d /tmp/pc-soak.XXXXXX)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+bench_workdir soak htdocs/soak
 port=$(free_port) sim_port=$(free_port) ttl=5
-mkdir -p "$work/htdocs/soak" "$work/logs"
 echo ok > "$work/htdocs/soak/index.html"
-user=""; [ "$(id -u)" -eq 0 ] && { user="User www-data
-Group www-data"; chmod -R a+rwX "$work"; }
-cat > "$work/httpd.conf" <<EOF
-ServerRoot "$work"
-ServerName 127.0.0.1
-Listen 127.0.0.1:$port
-PidFile "$work/httpd.pid"
-ErrorLog "$work/logs/error_log"
-LogLevel warn
-$user
-LoadModule mpm_event_module $moddir/mod_mpm_event.so
-LoadModule authz_core_module $moddir/mod_authz_core.so
-LoadModule mime_module $moddir/mod_mime.so
-LoadModule setenvif_module $moddir/mod_setenvif.so
-LoadModule socache_shmcb_module $moddir/mod_socache_shmcb.so
-LoadModule pingone_consent_module $top/build/mod_pingone_consent.so
+{ httpd_conf_head "$work" "$port" event "$sim_port" socache_shmcb
+  cat <<EOF
 MaxRequestWorkers 128
 ThreadsPerChild 32
-TypesConfig /etc/mime.types
-DocumentRoot "$work/htdocs"
-<Directory "$work/htdocs">
-    Require all granted
-</Directory>
 LogFormat "%{X-Sub}i %>s %{pingone-consent}n" decision
 CustomLog "$work/logs/decision_log" decision
-PingOneEnvironmentID abcdef01-2345-4678-9abc-def012345678
-PingOneAPIBaseURL http://127.0.0.1:$sim_port/v1
-PingOneAuthBaseURL http://127.0.0.1:$sim_port
-PingOneClientID c0ffee00-1111-4222-8333-444455556666
-PingOneClientSecret s3cr3t-worker-secret
 PingOneTimeout 1000 300
 PingOneConsentCacheTTL $ttl $ttl
-SetEnvIf X-Sub "^(.+)\$" OIDC_CLAIM_sub=\$1
 <Location /soak>
     PingOneConsent On
     PingOneConsentUserFrom env:OIDC_CLAIM_sub
-    PingOneConsentApplication a0000000-0000-4000-8000-000000000001
+    PingOneConsentApplication $app_id
     PingOneConsentScopes openid
 </Location>
 EOF
-python3 "$top/t/sim/pingone-sim" --port "$sim_port" --seed "$top/t/sim/seed.json" --log /dev/null &
-sim=$!
-cleanup() { "$httpd" -f "$work/httpd.conf" -k stop 2>/dev/null || true; kill $sim ${faults:-} 2>/dev/null || true; }
+} > "$work/httpd.conf"
+cleanup() { "$httpd" -f "$work/httpd.conf" -k stop 2>/dev/null || true; kill ${sim:-} ${faults:-} 2>/dev/null || true; }
 trap cleanup EXIT
-for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$sim_port/__control/health" && break; sleep 0.1; done
-ctl() { curl -s -X "$1" -H 'Content-Type: application/json' ${3:+-d "$3"} "http://127.0.0.1:$sim_port/__control/$2" >/dev/null; }
+start_sim "$sim_port" /dev/null
 
 # 20 consented, 10 revoked, 10 unknown users.
 : > "$work/users"; : > "$work/allowed"
 for i in $(seq 1 40); do
   u=$(printf 'ef000000-0000-4000-8000-%012d' "$i"); echo "$u" >> "$work/users"
   if [ "$i" -le 20 ]; then
-    ctl POST consents "{\"user_id\":\"$u\",\"application_id\":\"a0000000-0000-4000-8000-000000000001\",\"scope\":[\"openid\"]}"
+    ctl POST consents "{\"user_id\":\"$u\",\"application_id\":\"$app_id\",\"scope\":[\"openid\"]}" >/dev/null
     echo "$u" >> "$work/allowed"
   elif [ "$i" -le 30 ]; then
-    ctl POST consents "{\"user_id\":\"$u\",\"application_id\":\"a0000000-0000-4000-8000-000000000001\",\"scope\":[\"openid\"],\"status\":\"REVOKED\"}"
+    ctl POST consents "{\"user_id\":\"$u\",\"application_id\":\"$app_id\",\"scope\":[\"openid\"],\"status\":\"REVOKED\"}" >/dev/null
   fi
 done
 "$httpd" -f "$work/httpd.conf" -k start
-for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$port/soak/index.html" && break; sleep 0.1; done
+wait_http "http://127.0.0.1:$port/soak/index.html"
 rss() { ps -C apache2 -o rss= | awk '{s+=$1} END {print s+0}'; }
 rss_before=$(rss)
 
@@ -96,7 +66,7 @@ EOF
          '{"type":"reset","count":5}' '{"type":"latency","latency_ms":200,"count":50}')
   while true; do
     k=${kinds[$((RANDOM % ${#kinds[@]}))]}
-    ctl POST faults "{\"endpoint\":\"consents\",${k#\{}"
+    ctl POST faults "{\"endpoint\":\"consents\",${k#\{}" >/dev/null
     sleep 2
   done ) &
 faults=$!
@@ -105,7 +75,7 @@ faults=$!
 sampler=$!
 wrk -t2 -c"$conns" -d"${secs}s" -s "$work/mix.lua" "http://127.0.0.1:$port" > "$work/wrk.txt" 2>&1 || true
 kill $faults $sampler 2>/dev/null; faults=""
-ctl DELETE faults
+ctl DELETE faults >/dev/null
 rss_after_load=$(rss)
 
 # Recovery: within one TTL every consented user is allowed again.
