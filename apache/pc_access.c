@@ -497,6 +497,27 @@ static int require_pass(request_rec *r, const pc_dir_conf *dc,
     return HTTP_FORBIDDEN;
 }
 
+/* `Require pingone-consent` while PingOne cannot answer.  Run the Require
+ * lines now (mod_authz_core's pass, as in require_pass): when evaluation
+ * reaches our line, this request needed the consent, and it is refused
+ * with 503 and Retry-After (the provider itself could only make it a 500).
+ * When other lines decide first - a <RequireAny> line before ours that
+ * grants, a <RequireAll> line before ours that denies - their answer
+ * stands, as it would if PingOne were up. */
+static int require_error_pass(request_rec *r, pc_req_state *st)
+{
+    st->provider_failed = 0;
+    ap_run_access_checker_ex(r);
+    if (st->provider_failed)
+        return HTTP_SERVICE_UNAVAILABLE;  /* unavailable() ran in the provider */
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "PC00115: cannot check consent for user %s (%s); other "
+                  "Require lines decide this request without it",
+                  pc_log_safe(r->pool, st->user, 64),
+                  st->err.message ? st->err.message : "unknown error");
+    return DECLINED;
+}
+
 /* ---- PingOneConsent On: check_authz hook, before mod_authz_core --------- */
 
 int pc_check_authz(request_rec *r)
@@ -516,8 +537,11 @@ int pc_check_authz(request_rec *r)
         apr_table_setn(r->notes, PC_NOTE, st->reason);
         return HTTP_INTERNAL_SERVER_ERROR;
     case PC_ST_ERROR:
-        /* Fail closed, also for Require: a Require line cannot answer 503. */
-        return unavailable(r, st);
+        /* PingOneConsent On needs the consent: fail closed (503).  With
+         * Require lines only, other lines may decide without it. */
+        if (dc->enabled == 1)
+            return unavailable(r, st);
+        return require_error_pass(r, st);
     default:
         break;
     }
@@ -602,9 +626,12 @@ static authz_status pc_authz_check(request_rec *r, const char *line,
         return AUTHZ_DENIED_NO_USER;
     case PC_ST_CONFIG:
     case PC_ST_ERROR:
-        /* Normally answered by pc_check_authz already (503/500). */
-        if (st->state == PC_ST_ERROR)
+        /* Answered by pc_check_authz (500, or 503 once it sees that the
+         * Require lines reach this one: require_error_pass). */
+        if (st->state == PC_ST_ERROR) {
+            st->provider_failed = 1;
             unavailable(r, st);
+        }
         return AUTHZ_GENERAL_ERROR;
     case PC_ST_FAIL_OPEN:
         export_allow(r, dc, st);

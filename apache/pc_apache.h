@@ -87,6 +87,8 @@ typedef struct pc_req_state {
     const char *source;         /* cache, pingone, stale, fail-open */
     pc_error_t err;
     int provider_denied;        /* our Require line denied (this pass) */
+    int provider_failed;        /* our Require line was reached while
+                                   PingOne could not answer */
 } pc_req_state;
 
 /* apache/pc_config.c */

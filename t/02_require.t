@@ -9,7 +9,7 @@ use Apache::Test;
 use Apache::TestUtil;
 use PCTest;
 
-plan tests => 20;
+plan tests => 31;
 sim_reset();
 
 my $r = req('/req-all/index.html', user => $U{alice});
@@ -60,3 +60,31 @@ ok t_cmp(counts()->{consents}, 1, 'exactly one consent call for one request');
 # AuthType is restored for the backend after an allowed request.
 $r = req('/req-any/index.html', user => $U{frank});
 ok t_cmp($r->{status}, 200, 'frank again after a deny on the same server');
+
+# PingOne failing: a Require line cannot answer 503 itself, so the module
+# runs the Require lines first; 503 only when they reach the consent line.
+sim_fault(endpoint => 'consents', type => 'status', status => 503, count => -1);
+sim(POST => '/__control/reset-counts');
+my $lm = log_mark();
+$r = req('/anyuser-first/index.html', user => $U{frank});
+ok t_cmp($r->{status}, 200, 'PingOne failing, Require user before the consent line: frank -> 200');
+ok t_cmp(log_since($lm, qr/PC00115/), qr/PC00115: cannot check consent for user \Q$U{frank}\E .*other Require lines decide/,
+         'logged: PingOne failed, other Require lines decided');
+ok t_cmp(counts()->{consents} >= 1, 1, 'the consent lookup was tried (and failed)');
+$r = req('/anyuser-first/index.html', user => $U{alice});
+ok t_cmp($r->{status}, 503, 'alice needs the consent line: 503');
+ok t_cmp($r->{headers}{'retry-after'}, qr/^\d+$/, 'with Retry-After');
+$m = decision_mark();
+$r = req('/req-any/index.html', user => $U{frank});
+ok t_cmp($r->{status}, 503, 'consent line first in RequireAny: evaluation stops there, frank -> 503');
+($line) = decision_since($m);
+ok t_cmp($line, qr/ 503 error:upstream-503 /, 'note error:upstream-503');
+$r = req('/anyip-first/index.html', user => $U{alice});
+ok t_cmp($r->{status}, 403, 'RequireAll denied by its first line: 403 as with PingOne up (not 503)');
+$r = req('/req-all/index.html', user => $U{alice});
+ok t_cmp($r->{status}, 503, 'RequireAll reaching the consent line: 503');
+sim(DELETE => '/__control/faults');
+$r = req('/anyuser-first/index.html', user => $U{alice});
+ok t_cmp($r->{status}, 200, 'PingOne back: alice -> 200');
+$r = req('/anyip-first/index.html', user => $U{alice});
+ok t_cmp($r->{status}, 403, 'and the IP line still denies');
