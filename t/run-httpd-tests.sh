@@ -74,6 +74,9 @@ run_suite() {
              socache_redis socache_memcache; do
       echo "LoadModule ${m}_module $moddir/mod_${m}.so"
     done
+    # mod_auth_openidc (t/12_openidc.t), when installed
+    [ -f "$moddir/mod_auth_openidc.so" ] &&
+      echo "LoadModule auth_openidc_module $moddir/mod_auth_openidc.so"
     echo "LoadModule pingone_consent_module $module"
   } > t/conf/inherit.conf
   perl t/TEST -apxs "$apxs" -httpd "$httpd" -httpd_conf "$top/t/conf/inherit.conf" \

@@ -13,7 +13,7 @@ use Apache::TestRequest ();
 
 our @EXPORT = qw(%U req sim sim_reset counts decision_mark decision_since
                  log_mark log_since sim_port sim_fault serverroot
-                 concurrently slow_lookup);
+                 concurrently slow_lookup sim_tls);
 
 # PingOne user IDs of the seeded users (t/sim/seed.json).
 our %U = (
@@ -94,14 +94,27 @@ sub sim_port {
 
 # sim(METHOD, '/__control/...', \%body) -> decoded JSON (or undef)
 sub sim {
-    my ($method, $path, $body) = @_;
-    my $http = HTTP::Tiny->new(timeout => 10);
+    return _control(HTTP::Tiny->new(timeout => 10),
+                    'http://127.0.0.1:' . sim_port(), @_);
+}
+
+# The same against the HTTPS simulator (its own state and counters):
+# PC_SIM_TLS_PORT, its certificate verified with PC_TLS_CA.
+sub sim_tls {
+    my $port = $ENV{PC_SIM_TLS_PORT} or die "PC_SIM_TLS_PORT is not set\n";
+    my $http = HTTP::Tiny->new(timeout => 10, verify_SSL => 1,
+                               SSL_options => {SSL_ca_file => $ENV{PC_TLS_CA}});
+    return _control($http, "https://127.0.0.1:$port", @_);
+}
+
+sub _control {
+    my ($http, $base, $method, $path, $body) = @_;
     my %opt;
     if ($body) {
         $opt{content} = $json->encode($body);
         $opt{headers} = {'Content-Type' => 'application/json'};
     }
-    my $r = $http->request($method, 'http://127.0.0.1:' . sim_port() . $path, \%opt);
+    my $r = $http->request($method, $base . $path, \%opt);
     die "simulator $method $path: $r->{status} $r->{content}\n"
         unless $r->{status} =~ /^2/;
     return length $r->{content} ? $json->decode($r->{content}) : undef;
