@@ -115,8 +115,8 @@ test-asan:
 
 # httpd -X under valgrind memcheck over the request-path tests; fails on any
 # memcheck error or definite leak.
-VALGRIND_TESTS := t/01_allow_deny.t t/03_redirect.t t/04_users.t \
-                  t/06_upstream_errors.t t/11_paging.t t/30_webhook_admin.t
+VALGRIND_TESTS := t/01_allow_deny.t t/02_require.t t/03_redirect.t t/04_users.t \
+                  t/06_upstream_errors.t t/11_paging.t t/12_openidc.t t/30_webhook_admin.t
 test-valgrind: all
 	@bash tools/deps.sh valgrind
 	@rm -rf /tmp/pc-vg; mkdir -p /tmp/pc-vg; chmod 1777 /tmp/pc-vg

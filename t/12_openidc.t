@@ -25,6 +25,9 @@ for my $who (qw(alice bob carol)) {
 }
 sub bearer { my ($who) = @_; req('/openidc/index.html', headers => {Authorization => "Bearer $tok{$who}"}) }
 
+# A working worker token first (the reset forgot the simulator's tokens, so
+# the first consent call would be a 401 and a retry).
+req('/consent/index.html', user => $U{alice});
 sim(POST => '/__control/reset-counts');
 sim_tls(POST => '/__control/reset-counts');
 my $m = decision_mark();
