@@ -25,7 +25,7 @@ CORE_SRC  := src/pc_consent.c src/pc_decide.c src/pc_util.c src/pc_client.c \
              src/pc_cache.c src/pc_webhook.c \
              src/pc_curl.c
 GLUE_SRC  := mod_pingone_consent.c apache/pc_config.c apache/pc_access.c \
-             apache/pc_shared.c apache/pc_handlers.c
+             apache/pc_shared.c apache/pc_rcall.c apache/pc_handlers.c
 HEADERS   := $(wildcard src/*.h apache/*.h)
 UNIT_SRC  := $(wildcard t/unit/test_*.c)
 UNIT_BIN  := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
@@ -75,6 +75,12 @@ install: $(MODULE)
 $(BUILD)/unit/%: t/unit/%.c $(CORE_SRC) $(HEADERS) t/unit/tap.h
 	@mkdir -p $(dir $@)
 	$(CC) $(UNIT_CFLAGS) $< $(CORE_SRC) $(PKG_LIBS) -o $@
+
+# pc_rcall.c is Apache glue with no httpd code behind it (socache types
+# only): unit-tested against a fake provider.
+$(BUILD)/unit/test_rcall: t/unit/test_rcall.c apache/pc_rcall.c apache/pc_rcall.h t/unit/tap.h
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) -I$(APXS_INC) -Iapache $< apache/pc_rcall.c $(PKG_LIBS) -o $@
 
 unit: $(UNIT_BIN)
 

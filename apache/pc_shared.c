@@ -21,6 +21,7 @@
  *   +--------------------+
  */
 #include "pc_apache.h"
+#include "pc_rcall.h"
 #include "pc_shared.h"
 #include "pc_util.h"
 
@@ -28,6 +29,7 @@
 #include "ap_socache.h"
 #include "http_core.h"
 #include "http_log.h"
+#include "ap_mpm.h"
 #include "util_mutex.h"
 
 #include <apr_global_mutex.h>
@@ -109,6 +111,30 @@ static void unlock(void)
 {
     if (g_mutex)
         apr_global_mutex_unlock(g_mutex);
+}
+
+/* Every call into the cache provider.  shmcb (and any provider that is
+ * not safe across processes) runs under the global mutex; a remote one
+ * (redis, memcache) runs with a deadline, since its server may hang
+ * (pc_rcall.h): a call that does not answer in time fails like any cache
+ * error, and the request goes on without the cache. */
+#define PC_REMOTE_WAIT apr_time_from_msec(500)
+
+static apr_status_t cache_call(pc_rcall_kind_e kind, server_rec *s,
+                               const unsigned char *key, unsigned int keylen,
+                               apr_time_t expiry, unsigned char *val,
+                               unsigned int *len, apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    if (!g_cache_locks)
+        return pc_rcall(g->provider, g->inst, s, kind, key, keylen, expiry,
+                        val, len, PC_REMOTE_WAIT, p);
+    lock();
+    rv = pc_rcall_direct(g->provider, g->inst, s, kind, key, keylen, expiry,
+                         val, len, p);
+    unlock();
+    return rv;
 }
 
 void pc_shared_pre_config(apr_pool_t *pconf)
@@ -252,6 +278,19 @@ void pc_shared_child_init(apr_pool_t *p, server_rec *s)
 {
     if (g)
         l1_init(p);
+    if (g && g->inst && !g_cache_locks) {
+        /* Remote cache: calls with a deadline (pc_rcall.h), from up to
+         * one thread per request thread, plus one. */
+        int threads = 1;
+        apr_status_t rv;
+        ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads);
+        if (threads < 1)
+            threads = 1;
+        if ((rv = pc_rcall_start(2, threads + 1)) != APR_SUCCESS)
+            ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
+                         "PC00026: cannot start the cache caller threads; "
+                         "calls to the cache server have no deadline");
+    }
     if (g_mutex &&
         apr_global_mutex_child_init(&g_mutex, g_mutex_file, p) != APR_SUCCESS)
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
@@ -422,9 +461,8 @@ static apr_uint32_t remote_epoch_read(server_rec *s, apr_pool_t *p)
 {
     unsigned char buf[16];
     unsigned int len = sizeof(buf) - 1;
-    if (g->provider->retrieve(g->inst, s, (const unsigned char *)EPOCH_KEY,
-                              sizeof(EPOCH_KEY) - 1, buf, &len, p) !=
-        APR_SUCCESS)
+    if (cache_call(PC_RC_RETRIEVE, s, (const unsigned char *)EPOCH_KEY,
+                   sizeof(EPOCH_KEY) - 1, 0, buf, &len, p) != APR_SUCCESS)
         return 0;
     buf[len] = '\0';
     return (apr_uint32_t)strtoul((const char *)buf, NULL, 10);
@@ -703,13 +741,9 @@ static void leave_tombstone(const char *env, const char *user,
     apr_status_t rv;
 
     tombstone_id(&t, env, user, app);
-    if (g_cache_locks)
-        lock();
-    rv = g->provider->store(g->inst, r->server, pc_cache_id_key(&t),
-                            PC_CACHE_KEY_LEN, now + life,
-                            (unsigned char *)buf, n, r->pool);
-    if (g_cache_locks)
-        unlock();
+    rv = cache_call(PC_RC_STORE, r->server, pc_cache_id_key(&t),
+                    PC_CACHE_KEY_LEN, now + life, (unsigned char *)buf, &n,
+                    r->pool);
     if (rv != APR_SUCCESS)
         cache_error(r, "tombstone store", rv);
 }
@@ -725,12 +759,8 @@ static int purged_since(const pc_cache_id_t *id, apr_time_t asked_at,
     apr_status_t rv;
 
     tombstone_id(&t, id->env, id->user, id->app);
-    if (g_cache_locks)
-        lock();
-    rv = g->provider->retrieve(g->inst, r->server, pc_cache_id_key(&t),
-                               PC_CACHE_KEY_LEN, buf, &len, r->pool);
-    if (g_cache_locks)
-        unlock();
+    rv = cache_call(PC_RC_RETRIEVE, r->server, pc_cache_id_key(&t),
+                    PC_CACHE_KEY_LEN, 0, buf, &len, r->pool);
     if (rv == APR_NOTFOUND)
         return 0;
     if (rv != APR_SUCCESS) {
@@ -765,13 +795,10 @@ int pc_shared_purge_user(const char *user_id, const char *app,
             /* Tombstone first, then the removal: a lookup that stores an
              * answer after the removal then finds the tombstone. */
             leave_tombstone(env, user_id, a, now, r);
-            if (g_cache_locks)
-                lock();
-            if (g->provider->remove(g->inst, r->server, pc_cache_id_key(&id),
-                                    PC_CACHE_KEY_LEN, r->pool) == APR_SUCCESS)
+            if (cache_call(PC_RC_REMOVE, r->server, pc_cache_id_key(&id),
+                           PC_CACHE_KEY_LEN, 0, NULL, NULL, r->pool) ==
+                APR_SUCCESS)
                 removed++;
-            if (g_cache_locks)
-                unlock();
         }
     }
     /* Every process's own copies go too. */
@@ -789,13 +816,15 @@ void pc_shared_purge_all(request_rec *r)
     else if (g->inst) {
         char buf[16];
         apr_uint32_t e = remote_epoch_read(r->server, r->pool) + 1;
-        int n = apr_snprintf(buf, sizeof(buf), "%u", e);
-        g->provider->store(g->inst, r->server,
-                           (const unsigned char *)EPOCH_KEY,
-                           sizeof(EPOCH_KEY) - 1,
-                           /* memcached reads more than 30 days as a date */
-                           apr_time_now() + apr_time_from_sec(86400 * 29),
-                           (unsigned char *)buf, (unsigned int)n, r->pool);
+        unsigned int n = (unsigned int)apr_snprintf(buf, sizeof(buf), "%u", e);
+        apr_status_t rv = cache_call(
+            PC_RC_STORE, r->server, (const unsigned char *)EPOCH_KEY,
+            sizeof(EPOCH_KEY) - 1,
+            /* memcached reads more than 30 days as a date */
+            apr_time_now() + apr_time_from_sec(86400 * 29),
+            (unsigned char *)buf, &n, r->pool);
+        if (rv != APR_SUCCESS)
+            cache_error(r, "purge-all epoch store", rv);
         __atomic_store_n(&epoch_memo, e, __ATOMIC_RELEASE);
         __atomic_store_n(&epoch_memo_at, apr_time_now(), __ATOMIC_RELEASE);
     }
@@ -843,12 +872,8 @@ apr_status_t pc_shared_get(pc_cache_entry_t *e, pc_cache_id_t *id,
     /* Read the generation first: a purge during the lookup then makes the
      * copy below stale rather than the other way round. */
     gen = __atomic_load_n(&g->seg->generation, __ATOMIC_ACQUIRE);
-    if (g_cache_locks)
-        lock();
-    rv = g->provider->retrieve(g->inst, r->server, key, PC_CACHE_KEY_LEN, buf,
-                               &len, r->pool);
-    if (g_cache_locks)
-        unlock();
+    rv = cache_call(PC_RC_RETRIEVE, r->server, key, PC_CACHE_KEY_LEN, 0, buf,
+                    &len, r->pool);
     if (rv == APR_NOTFOUND)
         return APR_NOTFOUND;
     if (rv != APR_SUCCESS) {
@@ -881,25 +906,18 @@ int pc_shared_put(pc_cache_id_t *id, const pc_cache_entry_t *e,
     /* Read before the store: a purge from here on invalidates the
      * per-process copy made below. */
     gen = __atomic_load_n(&g->seg->generation, __ATOMIC_ACQUIRE);
-    if (g_cache_locks)
-        lock();
-    rv = g->provider->store(g->inst, r->server, pc_cache_id_key(id),
-                            PC_CACHE_KEY_LEN,
-                            store_until, buf, len, r->pool);
-    if (g_cache_locks)
-        unlock();
+    rv = cache_call(PC_RC_STORE, r->server, pc_cache_id_key(id),
+                    PC_CACHE_KEY_LEN, store_until, buf, &len, r->pool);
     if (rv != APR_SUCCESS) {
         cache_error(r, "store", rv);
         return 0;
     }
     if (e->kind == PC_CK_CONSENT && asked_at &&
         purged_since(id, asked_at, r)) {
-        if (g_cache_locks)
-            lock();
-        g->provider->remove(g->inst, r->server, pc_cache_id_key(id),
-                            PC_CACHE_KEY_LEN, r->pool);
-        if (g_cache_locks)
-            unlock();
+        rv = cache_call(PC_RC_REMOVE, r->server, pc_cache_id_key(id),
+                        PC_CACHE_KEY_LEN, 0, NULL, NULL, r->pool);
+        if (rv != APR_SUCCESS && rv != APR_NOTFOUND)
+            cache_error(r, "removal of a raced answer", rv);
         /* Another process may have copied it in between. */
         __atomic_fetch_add(&g->seg->generation, 1, __ATOMIC_RELEASE);
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,

@@ -9,10 +9,13 @@ use lib "$FindBin::Bin/lib";
 use Apache::Test;
 use Apache::TestUtil;
 use PCTest;
+use HTTP::Tiny;
+use IO::Socket::INET;
+use Time::HiRes qw(sleep);
 
 my $cache = $ENV{PC_CACHE} || '';
 my $remote = ($cache =~ /^(?:redis|memcache):/ && $ENV{PC_CACHE_SERVER_PID}) ? 1 : 0;
-plan tests => 9, need { 'a redis or memcache cache (PC_CACHE, PC_CACHE_SERVER_PID)' => $remote };
+plan tests => 13, need { 'a redis or memcache cache (PC_CACHE, PC_CACHE_SERVER_PID)' => $remote };
 sim_reset();
 
 sub as { my ($id) = @_; req('/index.html', vhost => 'pc_cache', headers => {'X-Test-Sub' => $id}) }
@@ -53,3 +56,44 @@ my $fails = concurrently(20, sub { as($cold)->{status} == 200 });
 sim(DELETE => '/__control/faults');
 ok t_cmp($fails, 0, 'cache down: 20 concurrent cold requests allowed');
 ok t_cmp(counts()->{consents}, 1, 'cache down: still one PingOne call for all of them');
+
+# A cache server that hangs (stopped, its connections open) rather than
+# dies: redis's and memcached's socache modules would wait on it for days,
+# so the module gives every call to it a deadline.  A new server on the
+# same port, then SIGSTOP.
+my ($kind, $port) = $cache =~ /^(redis|memcache):127\.0\.0\.1:(\d+)/;
+my $server = fork();
+die "fork: $!" unless defined $server;
+if (!$server) {
+    exec($kind eq 'redis'
+         ? ('redis-server', '--port', $port, '--bind', '127.0.0.1', '--save', '',
+            '--appendonly', 'no')
+         : ('memcached', '-p', $port, '-l', '127.0.0.1', '-U', '0'));
+    exit 127;
+}
+for (1 .. 100) { last if IO::Socket::INET->new("127.0.0.1:$port"); sleep 0.05 }
+my $hung = 'e6000000-0000-4000-8000-000000000003';
+sim(POST => '/__control/consents', {user_id => $hung, application_id => $PCTest::APP1, scope => ['openid']});
+# (the cache modules retry a server they saw fail after a few seconds)
+my $src = '';
+for (1 .. 75) { $src = as($hung)->{headers}{'x-pc-source'} // ''; last if $src eq 'cache'; sleep 0.2 }
+ok t_cmp($src, 'cache', 'a new cache server on the same port is used again');
+
+kill 'STOP', $server;
+# 10 s: far above what one request may take (three cache calls of 0.5 s at
+# most), far below the cache modules' own wait.
+my $quick = HTTP::Tiny->new(timeout => 10, keep_alive => 0);
+my ($answered, $by_pingone) = (0, 0);
+for (1 .. 6) {
+    my $res = req('/index.html', vhost => 'pc_cache', headers => {'X-Test-Sub' => $hung}, http => $quick);
+    $answered++ if $res->{status} == 200;
+    $by_pingone++ if ($res->{headers}{'x-pc-source'} // '') eq 'pingone';
+}
+kill 'CONT', $server;
+ok t_cmp($answered, 6, 'cache server hung: every request answered, none waits on it');
+ok t_cmp($by_pingone, 6, 'by asking PingOne');
+$src = '';
+for (1 .. 75) { $src = as($hung)->{headers}{'x-pc-source'} // ''; last if $src eq 'cache'; sleep 0.2 }
+ok t_cmp($src, 'cache', 'cache server resumed: answers come from the cache again');
+kill 'TERM', $server;
+waitpid($server, 0);
