@@ -72,9 +72,7 @@ ok t_cmp($r->{status}, 200, 'alive after 20 more graceful restarts');
 ok t_cmp(shm_maps(), $maps, "shared memory mappings of the parent unchanged ($maps)");
 ok t_cmp(runtime_files(), $files, "files in the runtime directory unchanged ($files)");
 
-# Fill the cache (128 KiB in this suite) well past its size.  Each process
-# also keeps a first-level copy of what it read (2048 slots): 4000 users
-# overwrite nearly all of those too.
+# Fill the cache (128 KiB in this suite) well past its size.
 my $http = HTTP::Tiny->new(keep_alive => 1, timeout => 30);
 Apache::TestRequest::module('pc_cache');
 my $hp = Apache::TestRequest::hostport();
@@ -87,9 +85,17 @@ for my $i (1 .. 4000) {
     $bad++ unless $res->{status} == 403;
 }
 ok t_cmp($bad, 0, '4000 distinct users: all answered (403, unknown users)');
+# Each process also keeps copies of what it read (2048 slots), which may
+# still hold some early users however the 4000 spread over the processes:
+# a purge of some other user drops every process's copies, so what follows
+# shows the shared cache itself.
+my $pr = HTTP::Tiny->new(timeout => 10)->post_form(
+    'http://' . Apache::TestRequest::hostport() . '/pingone/admin',
+    {action => 'purge-user', user => 'e4100000-0000-4000-8000-000000000001'});
+die "admin purge: $pr->{status}\n" unless $pr->{status} == 200;
 sim(POST => '/__control/reset-counts');
 as(sprintf('e4000000-0000-4000-8000-%012d', $_)) for 1 .. 20;
 my $again = counts()->{consents};
-ok t_cmp($again >= 10 ? 1 : 0, 1, "the oldest entries were evicted: $again of the first 20 users needed PingOne again");
+ok t_cmp($again >= 15 ? 1 : 0, 1, "the oldest entries were evicted: $again of the first 20 users needed PingOne again");
 my $log = log_since($lm);
 ok t_cmp(scalar(() = $log =~ /PC0002[23]|\[socache_shmcb:error\]/g), 0, 'eviction caused no cache errors');
