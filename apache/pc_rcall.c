@@ -31,7 +31,7 @@ typedef struct rcall_t {
     server_rec *s;
     pc_rcall_kind_e kind;
     unsigned int keylen, len;
-    apr_time_t expiry;
+    apr_time_t expiry, queued_at;
     apr_status_t rv;
     int done, abandoned;
     unsigned char key[RC_KEY_MAX];
@@ -43,7 +43,9 @@ static apr_thread_cond_t *work_cv, *done_cv;
 static rcall_t *queue[RC_QUEUE];
 static unsigned int q_head, q_len;
 static int nthreads, max_threads, idle;
-static apr_time_t running_since[RC_MAX_THREADS]; /* 0: not in a call */
+/* queued_at of the call each thread is in (0: none): the call is stuck
+ * once its requester's deadline, counted from there, has passed. */
+static apr_time_t running_since[RC_MAX_THREADS];
 static apr_pool_t *thread_pool[RC_MAX_THREADS];  /* each caller's own */
 static apr_pool_t *rc_pool;      /* unmanaged: threads, mutex, conditions */
 static apr_threadattr_t *rc_attr;
@@ -88,7 +90,7 @@ static void *APR_THREAD_FUNC caller(apr_thread_t *t, void *data)
             free(c);
             continue;
         }
-        running_since[slot] = apr_time_now();
+        running_since[slot] = c->queued_at;
         apr_thread_mutex_unlock(mu);
 
         c->rv = call_now(c->prov, c->inst, c->s, c->kind, c->key, c->keylen,
@@ -178,11 +180,11 @@ apr_status_t pc_rcall(const ap_socache_provider_t *prov,
     if (kind == PC_RC_STORE)
         memcpy(c->val, val, vlen);
 
-    now = apr_time_now();
-    deadline = now + wait;
     apr_thread_mutex_lock(mu);
+    c->queued_at = now = apr_time_now();
+    deadline = now + wait;
     for (i = 0; i < nthreads; i++)
-        if (running_since[i] && now - running_since[i] > wait)
+        if (running_since[i] && now - running_since[i] >= wait)
             stuck++;
     /* Calls stuck on the server: it hangs, fail now rather than add
      * threads that would wait on it too (one stuck call may be a single

@@ -88,7 +88,9 @@ const char *__lsan_default_suppressions(void)
     return "leak:apr_pool_create_unmanaged_ex\n";
 }
 
-#define WAIT apr_time_from_msec(100)
+/* Generous, so that a busy machine still starts a held call (in a caller
+ * thread) well before its requester gives up on it. */
+#define WAIT apr_time_from_msec(400)
 static const unsigned char key[] = "0123456789abcdefghij";
 
 static apr_status_t store(const char *v, apr_pool_t *p)
