@@ -50,7 +50,7 @@ static apr_pool_t *thread_pool[RC_MAX_THREADS];  /* each caller's own */
 static apr_pool_t *rc_pool;      /* unmanaged: threads, mutex, conditions */
 static apr_threadattr_t *rc_attr;
 
-static apr_status_t call_now(const ap_socache_provider_t *prov,
+apr_status_t pc_rcall_direct(const ap_socache_provider_t *prov,
                              ap_socache_instance_t *inst, server_rec *s,
                              pc_rcall_kind_e kind, const unsigned char *key,
                              unsigned int keylen, apr_time_t expiry,
@@ -93,8 +93,8 @@ static void *APR_THREAD_FUNC caller(apr_thread_t *t, void *data)
         running_since[slot] = c->queued_at;
         apr_thread_mutex_unlock(mu);
 
-        c->rv = call_now(c->prov, c->inst, c->s, c->kind, c->key, c->keylen,
-                         c->expiry, c->val, &c->len, p);
+        c->rv = pc_rcall_direct(c->prov, c->inst, c->s, c->kind, c->key,
+                                c->keylen, c->expiry, c->val, &c->len, p);
         apr_pool_clear(p);
 
         apr_thread_mutex_lock(mu);
@@ -165,7 +165,8 @@ apr_status_t pc_rcall(const ap_socache_provider_t *prov,
     int i, stuck = 0;
 
     if (nthreads == 0 || keylen > RC_KEY_MAX)
-        return call_now(prov, inst, s, kind, key, keylen, expiry, val, len, p);
+        return pc_rcall_direct(prov, inst, s, kind, key, keylen, expiry, val,
+                               len, p);
     if ((c = malloc(sizeof(*c) + vlen)) == NULL)
         return APR_ENOMEM;
     memset(c, 0, sizeof(*c));
@@ -221,14 +222,4 @@ apr_status_t pc_rcall(const ap_socache_provider_t *prov,
     }
     free(c);
     return rv;
-}
-
-apr_status_t pc_rcall_direct(const ap_socache_provider_t *prov,
-                             ap_socache_instance_t *inst, server_rec *s,
-                             pc_rcall_kind_e kind, const unsigned char *key,
-                             unsigned int keylen, apr_time_t expiry,
-                             unsigned char *val, unsigned int *len,
-                             apr_pool_t *p)
-{
-    return call_now(prov, inst, s, kind, key, keylen, expiry, val, len, p);
 }
