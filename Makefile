@@ -22,10 +22,10 @@ DEB_PACKAGES := apache2 apache2-dev libapr1-dev libaprutil1-dev \
                 openssl
 
 CORE_SRC  := src/pc_consent.c src/pc_decide.c src/pc_util.c src/pc_client.c \
+             src/pc_lookup.c src/pc_stats.c \
              src/pc_cache.c src/pc_webhook.c \
              src/pc_curl.c
-GLUE_SRC  := mod_pingone_consent.c apache/pc_config.c apache/pc_access.c \
-             apache/pc_shared.c apache/pc_rcall.c apache/pc_handlers.c
+GLUE_SRC  := mod_pingone_consent.c $(wildcard apache/pc_*.c)
 HEADERS   := $(wildcard src/*.h apache/*.h)
 UNIT_SRC  := $(wildcard t/unit/test_*.c)
 UNIT_BIN  := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))

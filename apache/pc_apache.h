@@ -1,6 +1,15 @@
 /*
- * pc_apache.h - Apache glue shared between mod_pingone_consent.c and the
- * apache/ sources: configuration records, per-request state, entry points.
+ * pc_apache.h - what the Apache glue files share: the configuration
+ * records, the per-request state, and each file's entry points.
+ *
+ * Where state lives (docs/architecture.md):
+ *   request      pc_req_state (request_config)
+ *   child        the PingOne clients (pc_child.c), per-process copies of
+ *                decisions (pc_l1.c), remote-cache caller threads
+ *   server       the shared segment (pc_segment.c and its areas)
+ *   farm         the remote cache server (pc_dcache.c)
+ * The config records below hold configuration only, resolved to effective
+ * values once the whole configuration is read (pc_config_resolve).
  */
 #ifndef PC_APACHE_H
 #define PC_APACHE_H
@@ -11,6 +20,7 @@
 
 #include "pc_client.h"
 #include "pc_decide.h"
+#include "pc_lookup.h"
 
 /* The only symbol the shared object exports (see tools/module.map). */
 extern module AP_MODULE_DECLARE_DATA __attribute__((visibility("default")))
@@ -21,16 +31,23 @@ extern module AP_MODULE_DECLARE_DATA __attribute__((visibility("default")))
 #define PC_DEFAULT_CONNECT_TIMEOUT_MS 1000
 #define PC_DEFAULT_MAX_RESPONSE (1024 * 1024)
 #define PC_DEFAULT_RETRY_AFTER 5
+#define PC_DEFAULT_ALLOW_TTL 60
+#define PC_DEFAULT_DENY_TTL 10
 #define PC_NOTE "pingone-consent"
 
-/* Server / virtual host scope. */
+/* Server / virtual host scope.  Fields marked "raw" are as configured (for
+ * merging); after pc_config_resolve every other field holds its effective
+ * value, so nothing below is PC_UNSET on the request path. */
 typedef struct pc_srv_conf {
+    int index;                  /* position in the server list */
     const char *env_id;
-    const char *region;         /* as configured, for messages */
-    const char *region_api;     /* from PingOneRegion */
+    const char *region;         /* raw: as configured, for messages */
+    const char *region_api;     /* raw: from PingOneRegion */
     const char *region_auth;
-    const char *api_base;       /* PingOneAPIBaseURL override */
-    const char *auth_base;      /* PingOneAuthBaseURL override */
+    const char *api_base_set;   /* raw: PingOneAPIBaseURL */
+    const char *auth_base_set;  /* raw: PingOneAuthBaseURL */
+    const char *api_base;       /* effective (override, region, NA) */
+    const char *auth_base;
     const char *client_id;
     const char *client_secret;  /* secret */
     int auth_post;              /* PingOneClientAuthMethod post */
@@ -44,22 +61,20 @@ typedef struct pc_srv_conf {
     int deny_ttl;
     int stale_if_error;         /* PingOneConsentStaleIfError */
     int fail_open;              /* PingOneConsentFailMode open */
-
-    /* runtime, per child process */
-    pc_client_conf_t *cc;
-    pc_client_t *client;
+    pc_lookup_policy_t policy;  /* the above, as the lookup policy wants */
 } pc_srv_conf;
 
-/* Directory / location scope. */
+/* Directory / location scope.  Every value is effective as it is (the
+ * _set flags only steer merging). */
 typedef struct pc_dir_conf {
-    int enabled;                /* PingOneConsent */
+    int enabled, enabled_set;   /* PingOneConsent */
     int app_set;
     const char *app_id;         /* exactly one of app_id / app_name */
     const char *app_name;
     apr_array_header_t *scopes; /* const char *, NULL when unset */
     int user_from_set;
     const char *user_env;       /* NULL: REMOTE_USER */
-    int user_is_name;           /* PingOneConsentUserIs username */
+    int user_is_name, user_is_set; /* PingOneConsentUserIs username */
     const char *deny_redirect;
     int require_used;           /* Require pingone-consent in this section */
     apr_array_header_t *require_lines; /* their scope lists (arrays) */
@@ -86,29 +101,75 @@ typedef struct pc_req_state {
     const char *reason;         /* deny/error reason for the note */
     const char *source;         /* cache, pingone, stale, fail-open */
     pc_error_t err;
+    int retry_after;            /* PC_ST_ERROR: seconds */
     int provider_denied;        /* our Require line denied (this pass) */
     int provider_failed;        /* our Require line was reached while
                                    PingOne could not answer */
 } pc_req_state;
 
-/* apache/pc_config.c */
-extern const command_rec pc_cmds[];
+static inline pc_srv_conf *pc_srv(const server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &pingone_consent_module);
+}
+
+static inline pc_dir_conf *pc_dir(const request_rec *r)
+{
+    return ap_get_module_config(r->per_dir_config, &pingone_consent_module);
+}
+
+static inline const char *pc_app_of(const pc_dir_conf *dc)
+{
+    return dc->app_id ? dc->app_id : dc->app_name;
+}
+
+/* apache/pc_config.c: records and their resolution */
 void *pc_create_srv_conf(apr_pool_t *p, server_rec *s);
 void *pc_merge_srv_conf(apr_pool_t *p, void *base, void *add);
 void *pc_create_dir_conf(apr_pool_t *p, char *dir);
 void *pc_merge_dir_conf(apr_pool_t *p, void *base, void *add);
+/* Effective values for every server (after the config is read). */
+void pc_config_resolve(server_rec *s);
+
+/* apache/pc_directives.c */
+extern const command_rec pc_cmds[];
+
+/* apache/pc_validate.c: sections that use the module, and the checks that
+ * need the whole configuration */
+void pc_validate_reset(void);
+void pc_note_use(cmd_parms *cmd, pc_dir_conf *dc);
+int pc_any_use(server_rec *s);
+const char *pc_validate(apr_pool_t *p, server_rec *s);
+void pc_warn_insecure(apr_pool_t *p, server_rec *s);
+/* Every environment and application configured, for purges. */
+void pc_collect_targets(apr_pool_t *p, server_rec *s,
+                        apr_array_header_t **envs, apr_array_header_t **apps);
+
+/* apache/pc_startup.c: lifecycle hooks */
 int pc_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
 int pc_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                    server_rec *s);
 void pc_test_config(apr_pool_t *pconf, server_rec *s);
 void pc_child_init(apr_pool_t *p, server_rec *s);
-/* Records that a section uses the module (for the post-config checks). */
-void pc_note_use(cmd_parms *cmd, pc_dir_conf *dc);
 
 /* apache/pc_access.c */
 int pc_check_authz(request_rec *r);
 int pc_fixups(request_rec *r);
+pc_req_state *pc_request_lookup(request_rec *r, const pc_dir_conf *dc);
+
+/* apache/pc_authz.c */
 extern const authz_provider pc_authz_provider;
+int pc_require_pass(request_rec *r, const pc_dir_conf *dc, pc_req_state *st);
+int pc_require_error_pass(request_rec *r, pc_req_state *st);
+
+/* apache/pc_respond.c: turning a decision into a response */
+void pc_export_allow(request_rec *r, const pc_dir_conf *dc,
+                     const pc_req_state *st);
+void pc_log_deny(request_rec *r, const pc_dir_conf *dc,
+                 const pc_req_state *st, const char *reason);
+/* 302 to PingOneConsentDenyRedirect, or 403. */
+int pc_deny_status(request_rec *r, const pc_dir_conf *dc);
+/* 503 with Retry-After (logs why). */
+int pc_unavailable(request_rec *r, pc_req_state *st);
 
 /* apache/pc_handlers.c */
 int pc_handler(request_rec *r);

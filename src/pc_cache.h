@@ -62,6 +62,13 @@ typedef enum {
     PC_CS_OTHER = 4     /* any other status string */
 } pc_cache_status_e;
 
+/* What an entry is for.  For PC_CK_CONSENT: (env, user ID, application ID
+ * or name); for PC_CK_USER: (env, username, ""). */
+typedef struct pc_entry_id_t {
+    pc_cache_kind_e kind;
+    const char *env, *user, *app;
+} pc_entry_id_t;
+
 typedef struct pc_cache_entry_t {
     pc_cache_kind_e kind;
     apr_time_t fetched_at;   /* second resolution after a round trip */

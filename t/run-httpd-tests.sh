@@ -39,6 +39,25 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+# A base port with the 20 ports after it free too (the suite's virtual
+# hosts take consecutive ports).
+free_port_range() {
+  python3 - <<'PY'
+import random, socket
+for _ in range(200):
+    base = random.randrange(20000, 60000, 20)
+    socks = []
+    try:
+        for p in range(base, base + 20):
+            s = socket.socket(); s.bind(("127.0.0.1", p)); socks.append(s)
+        print(base); break
+    except OSError:
+        pass
+    finally:
+        for s in socks: s.close()
+PY
+}
+
 # run_suite MPM CACHE-SPEC [test files...]
 run_suite() {
   local mpm=$1 cache=$2; shift 2
@@ -79,6 +98,8 @@ run_suite() {
       echo "LoadModule auth_openidc_module $moddir/mod_auth_openidc.so"
     echo "LoadModule pingone_consent_module $module"
   } > t/conf/inherit.conf
+  # A free base port (several suites may run on one machine at once).
+  APACHE_TEST_PORT=${APACHE_TEST_PORT:-$(free_port_range)} \
   perl t/TEST -apxs "$apxs" -httpd "$httpd" -httpd_conf "$top/t/conf/inherit.conf" \
     -maxclients 64 ${PC_TEST_ARGS:-} "$@" || { rc=1; echo "# error_log tail ($mpm, $cache):"; tail -n 40 t/logs/error_log 2>/dev/null | sed 's/^/#   /'; }
   kill $sim $sim_tls 2>/dev/null; wait $sim $sim_tls 2>/dev/null

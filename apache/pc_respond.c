@@ -1,0 +1,89 @@
+/*
+ * pc_respond.c - how a decision becomes a response: on allow, the
+ * PINGONE_* variables and the note; on deny, the log line and a 403 or the
+ * redirect to the consent page; when PingOne could not answer, 503 with
+ * Retry-After.
+ */
+#include "pc_apache.h"
+#include "pc_util.h"
+
+#include "http_log.h"
+#include "http_core.h"
+#include "http_protocol.h"
+
+#include <apr_strings.h>
+
+APLOG_USE_MODULE(pingone_consent);
+
+void pc_export_allow(request_rec *r, const pc_dir_conf *dc,
+                     const pc_req_state *st)
+{
+    const pc_consent_t *c = st->consent;
+    apr_table_t *e = r->subprocess_env;
+
+    if (c) {
+        apr_table_setn(e, "PINGONE_CONSENT_ID", c->id);
+        apr_table_setn(e, "PINGONE_CONSENT_STATUS", c->status);
+        apr_table_setn(e, "PINGONE_CONSENT_SCOPES",
+                       pc_scopes_join(r->pool, c->scopes));
+    }
+    if ((c && c->app_name) || dc->app_name)
+        apr_table_setn(e, "PINGONE_APPLICATION_NAME",
+                       c && c->app_name ? c->app_name : dc->app_name);
+    if (st->user_id)
+        apr_table_setn(e, "PINGONE_USER_ID", st->user_id);
+    apr_table_setn(e, "PINGONE_CONSENT_SOURCE",
+                   st->source ? st->source : "pingone");
+    apr_table_setn(r->notes, PC_NOTE,
+                   st->state == PC_ST_FAIL_OPEN ? "allow:fail-open" : "allow");
+}
+
+void pc_log_deny(request_rec *r, const pc_dir_conf *dc,
+                 const pc_req_state *st, const char *reason)
+{
+    apr_table_setn(r->notes, PC_NOTE, reason);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "PC00110: consent %s for user %s, application %s: %s%s",
+                  "denied", pc_log_safe(r->pool, st->user, 64),
+                  dc->app_id ? dc->app_id
+                             : pc_log_safe(r->pool, dc->app_name, 100),
+                  reason, dc->deny_redirect ? " (redirecting)" : "");
+}
+
+/* The redirect target for a user without consent, with return_to. */
+static const char *deny_location(request_rec *r, const pc_dir_conf *dc)
+{
+    const char *target = dc->deny_redirect;
+    const char *back = ap_construct_url(r->pool, r->unparsed_uri, r);
+
+    if (target[0] == '/')
+        target = ap_construct_url(r->pool, target, r);
+    return apr_pstrcat(r->pool, target, strchr(target, '?') ? "&" : "?",
+                       "return_to=", pc_url_encode(r->pool, back), NULL);
+}
+
+int pc_deny_status(request_rec *r, const pc_dir_conf *dc)
+{
+    if (dc->deny_redirect == NULL)
+        return HTTP_FORBIDDEN;
+    apr_table_setn(r->headers_out, "Location", deny_location(r, dc));
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    return HTTP_MOVED_TEMPORARILY;
+}
+
+int pc_unavailable(request_rec *r, pc_req_state *st)
+{
+    st->reason = apr_pstrcat(r->pool, "error:",
+                             st->err.tag ? st->err.tag : "upstream", NULL);
+    apr_table_setn(r->notes, PC_NOTE, st->reason);
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                  "PC00111: cannot check consent for user %s, so the request "
+                  "is refused (503): %s",
+                  pc_log_safe(r->pool, st->user, 64),
+                  st->err.message ? st->err.message : "unknown error");
+    apr_table_setn(r->err_headers_out, "Retry-After",
+                   apr_itoa(r->pool, st->retry_after > 0
+                                         ? st->retry_after
+                                         : PC_DEFAULT_RETRY_AFTER));
+    return HTTP_SERVICE_UNAVAILABLE;
+}

@@ -1,0 +1,127 @@
+/*
+ * pc_startup.c - the module's lifecycle: pre_config, post_config (resolve
+ * and check the configuration, create the shared state), test_config
+ * (`apachectl configtest`), child_init (per-child state).
+ */
+#include "pc_apache.h"
+#include "pc_child.h"
+#include "pc_curl.h"
+#include "pc_dcache.h"
+#include "pc_flight.h"
+#include "pc_segment.h"
+#include "pc_tokens.h"
+#include "pc_util.h"
+
+#include "ap_provider.h"
+#include "ap_socache.h"
+#include "http_log.h"
+
+#include <apr_strings.h>
+
+#include <stdlib.h>
+
+APLOG_USE_MODULE(pingone_consent);
+
+int pc_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    (void)plog;
+    (void)ptemp;
+    pc_validate_reset();
+    pc_segment_pre_config(pconf);
+    return OK;
+}
+
+/* PingOneConsentCache (main server only) as provider and arguments. */
+static void cache_setting(apr_pool_t *p, server_rec *s, const char **provider,
+                          const char **args)
+{
+    const char *spec = pc_srv(s)->cache_spec;
+    const char *colon;
+
+    if (spec == NULL)
+        spec = PC_DEFAULT_CACHE;
+    colon = strchr(spec, ':');
+    *provider = colon ? apr_pstrmemdup(p, spec, (apr_size_t)(colon - spec))
+                      : spec;
+    *args = colon ? colon + 1 : NULL;
+}
+
+/* The shared segment (with its areas), the decision cache, and what the
+ * cache must know about every server. */
+static const char *shared_init(apr_pool_t *pconf, apr_pool_t *ptemp,
+                               server_rec *s)
+{
+    pc_seg_area_t areas[3];
+    apr_array_header_t *envs, *apps;
+    const char *err, *provider, *args;
+    server_rec *v;
+
+    areas[0] = pc_flight_area();
+    areas[1] = pc_tokens_area();
+    areas[2] = pc_dcache_area();
+    if ((err = pc_segment_post_config(pconf, s, areas, 3)) != NULL)
+        return err;
+    cache_setting(ptemp, s, &provider, &args);
+    if ((err = pc_dcache_post_config(pconf, ptemp, s, provider, args)))
+        return err;
+    for (v = s; v; v = v->next) {
+        pc_dcache_note_stale_window(pc_srv(v)->stale_if_error);
+        pc_dcache_note_timeout(pc_srv(v)->timeout_ms);
+    }
+    pc_collect_targets(pconf, s, &envs, &apps);
+    pc_dcache_set_targets(envs, apps);
+    return NULL;
+}
+
+int pc_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                   server_rec *s)
+{
+    const char *err;
+    (void)plog;
+
+    pc_config_resolve(s);
+    if ((err = pc_validate(ptemp, s)) == NULL) {
+        pc_warn_insecure(ptemp, s);
+        if (pc_any_use(s))
+            err = shared_init(pconf, ptemp, s);
+    }
+    if (err != NULL) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "PC00001: %s", err);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (pc_curl_global_init() != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                     "PC00004: libcurl initialisation failed");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}
+
+void pc_test_config(apr_pool_t *pconf, server_rec *s)
+{
+    const char *err, *provider, *args;
+
+    pc_config_resolve(s);
+    err = pc_validate(pconf, s);
+    cache_setting(pconf, s, &provider, &args);
+    if (err == NULL && pc_any_use(s) &&
+        ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, provider,
+                           AP_SOCACHE_PROVIDER_VERSION) == NULL)
+        err = apr_psprintf(pconf, "PingOneConsentCache: unknown cache "
+                           "provider '%s' (load mod_socache_%s?)",
+                           pc_log_safe(pconf, provider, 40),
+                           pc_log_safe(pconf, provider, 40));
+    if (err != NULL) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "PC00001: %s", err);
+        /* test_config cannot fail otherwise; configtest must not say OK. */
+        exit(1);
+    }
+    pc_warn_insecure(pconf, s);
+}
+
+void pc_child_init(apr_pool_t *p, server_rec *s)
+{
+    pc_dcache_child_init(p, s);
+    pc_segment_child_init(p, s);
+    pc_child_clients_init(p, s);
+}
