@@ -22,9 +22,9 @@ APLOG_USE_MODULE(pingone_consent);
 static void log_bridge(void *baton, int level, const char *msg)
 {
     request_rec *r = baton;
-    /* APLOG_MARK would name this file for every message; that is fine, the
-     * PC tags say where they come from. */
-    ap_log_rerror(APLOG_MARK, level, 0, r, "PC00100: %s", msg);
+    /* The core's messages carry their own PC tag. APLOG_MARK names this
+     * file for every one of them; the tags say where they come from. */
+    ap_log_rerror(APLOG_MARK, level, 0, r, "%s", msg);
 }
 
 /* ---- shared lookup ------------------------------------------------------ */

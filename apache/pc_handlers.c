@@ -268,8 +268,8 @@ static int admin(request_rec *r)
 
 static void admin_log(void *baton, int level, const char *msg)
 {
-    ap_log_rerror(APLOG_MARK, level, 0, (request_rec *)baton, "PC00100: %s",
-                  msg);
+    /* The core's messages carry their own PC tag. */
+    ap_log_rerror(APLOG_MARK, level, 0, (request_rec *)baton, "%s", msg);
 }
 
 static int admin_client(request_rec *r, pc_client_t *c)
