@@ -2,7 +2,8 @@
 #
 #   make run     build, start the PingOne simulator and a local httpd, print curls
 #   make stop    stop what `make run` started
-#   make test    the whole suite: C unit tests, simulator self-test,
+#   make test    the whole suite: C unit tests, fuzz corpora, simulator
+#                self-test, docs checks (make test-docs),
 #                Apache::Test under the prefork, worker and event MPMs
 #   make         build build/mod_pingone_consent.so
 #   make install copy the module into Apache's module directory (root)
@@ -47,7 +48,7 @@ UNIT_CFLAGS = -std=c11 $(WARN) -O1 -g -fsanitize=address,undefined \
 
 MODULE    := $(BUILD)/mod_pingone_consent.so
 
-.PHONY: all deps install test unit test-unit test-sim test-httpd run stop \
+.PHONY: all deps install test unit test-unit test-sim test-docs test-httpd run stop \
         clean configtest bench fuzz test-fuzz test-asan test-valgrind soak
 
 all: $(MODULE)
@@ -149,6 +150,13 @@ fuzz: deps
 
 test-sim:
 	python3 t/sim/test_sim.py
+
+# The docs against the code (directives, contexts, log tags, links; one TAP
+# test per check), then the checker's own self-test.  Formats it relies on:
+# docs/development.md#documentation-checks.
+test-docs:
+	@rc=0; prove --exec python3 tools/check-docs.py :: --tap || rc=1; \
+	  python3 t/test_check_docs.py || rc=1; exit $$rc
 
 test-httpd: $(MODULE)
 	bash t/run-httpd-tests.sh $(MPMS)

@@ -263,8 +263,8 @@ static apr_status_t fetch_token(pc_client_t *c, char *buf, apr_size_t size,
     c->tokens->put(c->tokens->baton, buf,
                    pc_token_expiry(now, tok->expires_in),
                    pc_token_hard_expiry(now, tok->expires_in));
-    logf_(c, 7, p, "obtained a worker access token valid for %" APR_INT64_T_FMT
-          " s", tok->expires_in);
+    logf_(c, 7, p, "PC00120: obtained a worker access token valid for %"
+          APR_INT64_T_FMT " s", tok->expires_in);
     return APR_SUCCESS;
 }
 
@@ -295,10 +295,12 @@ static apr_status_t api_call(pc_client_t *c, pc_http_req_t *req,
         if (resp->status != 401)
             break;
         c->tokens->drop(c->tokens->baton, token);
-        logf_(c, attempt ? 3 : 6, p,
-              "%s: PingOne answered 401 to the worker token%s", what,
-              attempt ? " again after a fresh one; giving up"
-                      : "; fetching a new one");
+        if (attempt)
+            logf_(c, 3, p, "PC00122: %s: PingOne answered 401 again after a "
+                  "fresh worker token; giving up", what);
+        else
+            logf_(c, 6, p, "PC00121: %s: PingOne answered 401 to the worker "
+                  "token; fetching a new one", what);
     }
     if (resp->status == 401)
         return fail(err, PC_E_TOKEN, 401, "upstream-401",
@@ -306,8 +308,8 @@ static apr_status_t api_call(pc_client_t *c, pc_http_req_t *req,
                                  "token (401)", what));
     if (resp->status < 200 || resp->status > 299)
         return status_error(err, resp, what, p);
-    logf_(c, 7, p, "%s: HTTP %d, %" APR_SIZE_T_FMT " bytes in %ld us", what,
-          resp->status, resp->body_len, resp->elapsed_us);
+    logf_(c, 7, p, "PC00123: %s: HTTP %d, %" APR_SIZE_T_FMT " bytes in %ld us",
+          what, resp->status, resp->body_len, resp->elapsed_us);
     return APR_SUCCESS;
 }
 
@@ -438,7 +440,7 @@ apr_status_t pc_client_find_user(const char **user_id, pc_client_t *c,
         }
     }
     if (matches > 1) {
-        logf_(c, 3, p, "user lookup: %d users match one username; "
+        logf_(c, 3, p, "PC00124: user lookup: %d users match one username; "
               "refusing to pick one", matches);
         *user_id = NULL;
     }

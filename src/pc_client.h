@@ -53,7 +53,9 @@ typedef apr_status_t pc_transport_fn(void *baton, const pc_http_req_t *req,
 
 /* ---- logging ------------------------------------------------------------ */
 
-/* Levels as syslog / httpd: 3 error, 4 warning, 6 info, 7 debug. */
+/* Levels as syslog / httpd: 3 error, 4 warning, 6 info, 7 debug. Every
+ * message starts with its own "PCnnnnn: " tag (documented in
+ * docs/troubleshooting.md); the callback logs it as is. */
 typedef void pc_log_fn(void *baton, int level, const char *msg);
 
 /* ---- token store -------------------------------------------------------- */

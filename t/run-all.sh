@@ -25,6 +25,7 @@ stage() { # name command...
 stage unit make --no-print-directory test-unit
 stage fuzz-replay make --no-print-directory test-fuzz
 stage simulator make --no-print-directory test-sim
+stage docs make --no-print-directory test-docs
 stage httpd make --no-print-directory test-httpd
 
 echo

@@ -91,6 +91,25 @@ static void log_cb(void *baton, int level, const char *msg)
     strcat(logbuf, "\n");
 }
 
+/* Every line in logbuf starts with a "PCnnnnn: " tag. */
+static int all_lines_tagged(void)
+{
+    const char *l = logbuf;
+    while (*l) {
+        const char *nl = strchr(l, '\n');
+        int i;
+        if (strncmp(l, "PC", 2) != 0)
+            return 0;
+        for (i = 2; i < 7; i++)
+            if (l[i] < '0' || l[i] > '9')
+                return 0;
+        if (strncmp(l + 7, ": ", 2) != 0 || nl == NULL)
+            return 0;
+        l = nl + 1;
+    }
+    return 1;
+}
+
 static pc_client_t *client(fake_t *f)
 {
     pc_client_t *c = apr_pcalloc(p, sizeof(*c));
@@ -162,6 +181,7 @@ int main(void)
     ok(pc_client_get_consents(&consents, c, USER, APP, NULL, &err, p) == APR_SUCCESS, "401 then fresh token -> ok");
     is_str(f.seen[3].authorization, "Bearer tok-2", "retried with the new token");
     is_int(f.next, 4, "exactly one retry");
+    ok(strstr(logbuf, "PC00121: ") != NULL, "first 401 logged as PC00121");
 
     /* 401 twice: give up */
     c = client(&f);
@@ -170,6 +190,7 @@ int main(void)
     is_int(err.kind, PC_E_TOKEN, "kind token");
     is_str(err.tag, "upstream-401", "tag upstream-401");
     is_int(f.next, 4, "no third attempt");
+    ok(strstr(logbuf, "PC00122: ") != NULL, "second 401 logged as PC00122");
 
     /* token endpoint refuses the client */
     c = client(&f);
@@ -241,7 +262,7 @@ int main(void)
            "username found, case-insensitive");
         ok(strstr(f.seen[0].url, "/users?filter=username%20eq%20%22alice%22&limit=2") != NULL, "users filter URL");
         ok(pc_client_find_user(&uid, c, "alice", &err, p) == APR_SUCCESS && uid == NULL, "two matches: refused");
-        ok(strstr(logbuf, "refusing to pick one") != NULL, "ambiguity logged");
+        ok(strstr(logbuf, "PC00124: user lookup: 2 users match") != NULL, "ambiguity logged as PC00124");
         ok(pc_client_find_user(&uid, c, "alice", &err, p) == APR_SUCCESS && uid == NULL,
            "server returned another user: not trusted");
         ok(pc_client_find_user(&uid, c, "alice", &err, p) == APR_SUCCESS && uid == NULL, "no user");
@@ -329,6 +350,9 @@ int main(void)
     }
 
     ok(strstr(logbuf, "tok-") == NULL && strstr(logbuf, "s3cret") == NULL, "no token or secret in client logs");
+    ok(strstr(logbuf, "PC00120: obtained a worker access token") != NULL &&
+       strstr(logbuf, "PC00123: ") != NULL, "token and call summary logged as PC00120, PC00123");
+    ok(logbuf[0] != '\0' && all_lines_tagged(), "every client log line starts with its PC tag");
 
     apr_pool_destroy(p);
     apr_terminate();
