@@ -26,37 +26,45 @@ void *pc_create_srv_conf(apr_pool_t *p, server_rec *s)
     return sc;
 }
 
-#define MERGE_PTR(f) m->f = add->f ? add->f : base->f
-#define MERGE_INT(f) m->f = add->f != PC_UNSET ? add->f : base->f
-/* Two fields set together by one directive. */
-#define MERGE_PAIR(f, g, set)                                               \
-    do {                                                                    \
-        const pc_srv_conf *from_ = (set) ? add : base;                      \
-        m->f = from_->f;                                                    \
-        m->g = from_->g;                                                    \
-    } while (0)
+/* Merging starts from the parent and takes what the child section set.
+ * Fields set together by one directive are taken together. */
+#define TAKE_PTR(f)                                                         \
+    if (add->f)                                                             \
+    m->f = add->f
+#define TAKE_INT(f)                                                         \
+    if (add->f != PC_UNSET)                                                 \
+    m->f = add->f
 
 void *pc_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
 {
-    pc_srv_conf *base = basev, *add = addv;
-    pc_srv_conf *m = apr_pcalloc(p, sizeof(*m));
+    const pc_srv_conf *add = addv;
+    pc_srv_conf *m = apr_pmemdup(p, basev, sizeof(*m));
 
-    MERGE_PTR(env_id);
-    MERGE_PAIR(region_api, region_auth, add->region_api != NULL);
-    m->region = add->region_api ? add->region : base->region;
-    MERGE_PTR(api_base_set);
-    MERGE_PTR(auth_base_set);
-    MERGE_PTR(client_id);
-    MERGE_PTR(client_secret);
-    MERGE_INT(auth_post);
-    MERGE_PAIR(timeout_ms, connect_timeout_ms, add->timeout_ms != PC_UNSET);
-    MERGE_PTR(ca_file);
-    MERGE_INT(ssl_verify);
-    MERGE_INT(max_response);
-    MERGE_PTR(cache_spec);
-    MERGE_PAIR(allow_ttl, deny_ttl, add->allow_ttl != PC_UNSET);
-    MERGE_INT(stale_if_error);
-    MERGE_INT(fail_open);
+    TAKE_PTR(env_id);
+    if (add->region_api) {
+        m->region = add->region;
+        m->region_api = add->region_api;
+        m->region_auth = add->region_auth;
+    }
+    TAKE_PTR(api_base_set);
+    TAKE_PTR(auth_base_set);
+    TAKE_PTR(client_id);
+    TAKE_PTR(client_secret);
+    TAKE_INT(auth_post);
+    if (add->timeout_ms != PC_UNSET) {
+        m->timeout_ms = add->timeout_ms;
+        m->connect_timeout_ms = add->connect_timeout_ms;
+    }
+    TAKE_PTR(ca_file);
+    TAKE_INT(ssl_verify);
+    TAKE_INT(max_response);
+    TAKE_PTR(cache_spec);
+    if (add->allow_ttl != PC_UNSET) {
+        m->allow_ttl = add->allow_ttl;
+        m->deny_ttl = add->deny_ttl;
+    }
+    TAKE_INT(stale_if_error);
+    TAKE_INT(fail_open);
     return m;
 }
 
@@ -116,28 +124,30 @@ void *pc_create_dir_conf(apr_pool_t *p, char *dir)
 
 void *pc_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
 {
-    pc_dir_conf *base = basev, *add = addv;
-    pc_dir_conf *m = apr_pcalloc(p, sizeof(*m));
-    const pc_dir_conf *from;
+    const pc_dir_conf *add = addv;
+    pc_dir_conf *m = apr_pmemdup(p, basev, sizeof(*m));
 
-    from = add->enabled_set ? add : base;
-    m->enabled = from->enabled;
-    m->enabled_set = from->enabled_set;
-    /* The two application forms are one setting. */
-    from = add->app_set ? add : base;
-    m->app_set = from->app_set;
-    m->app_id = from->app_id;
-    m->app_name = from->app_name;
-    MERGE_PTR(scopes);
-    from = add->user_from_set ? add : base;
-    m->user_from_set = from->user_from_set;
-    m->user_env = from->user_env;
-    from = add->user_is_set ? add : base;
-    m->user_is_name = from->user_is_name;
-    m->user_is_set = from->user_is_set;
-    MERGE_PTR(deny_redirect);
-    m->require_used = add->require_used || base->require_used;
-    MERGE_PTR(require_lines);
-    MERGE_PTR(webhook_auth);
+    if (add->enabled_set) {
+        m->enabled = add->enabled;
+        m->enabled_set = 1;
+    }
+    if (add->app_set) {   /* the two application forms are one setting */
+        m->app_set = 1;
+        m->app_id = add->app_id;
+        m->app_name = add->app_name;
+    }
+    TAKE_PTR(scopes);
+    if (add->user_from_set) {
+        m->user_from_set = 1;
+        m->user_env = add->user_env;
+    }
+    if (add->user_is_set) {
+        m->user_is_name = add->user_is_name;
+        m->user_is_set = 1;
+    }
+    TAKE_PTR(deny_redirect);
+    m->require_used = add->require_used || m->require_used;
+    TAKE_PTR(require_lines);
+    TAKE_PTR(webhook_auth);
     return m;
 }

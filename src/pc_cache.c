@@ -416,14 +416,14 @@ apr_time_t pc_cache_store_expiry(apr_time_t fresh_until, int stale_window)
     return fresh_until + window(stale_window);
 }
 
-int pc_cache_freshness(const pc_cache_entry_t *e, apr_time_t now,
-                       int stale_window)
+pc_freshness_e pc_cache_freshness(const pc_cache_entry_t *e, apr_time_t now,
+                                  int stale_window)
 {
     if (now < e->fresh_until)
-        return 1;
+        return PC_FRESH;
     if (now < e->fresh_until + window(stale_window))
-        return 0;
-    return -1;
+        return PC_STALE;
+    return PC_EXPIRED;
 }
 
 /* ---- purge tombstones --------------------------------------------------- */

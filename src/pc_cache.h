@@ -108,10 +108,17 @@ apr_time_t pc_cache_fresh_until(apr_time_t now, const pc_consent_t *consent,
  * stale-if-error window (seconds). */
 apr_time_t pc_cache_store_expiry(apr_time_t fresh_until, int stale_window);
 
-/* 1 when fresh at `now`; 0 when stale but usable within stale_window
- * seconds after fresh_until; -1 when too old to use at all. */
-int pc_cache_freshness(const pc_cache_entry_t *e, apr_time_t now,
-                       int stale_window);
+/* How usable an entry is at `now`: PC_FRESH before fresh_until;
+ * PC_STALE within stale_window seconds after it (usable only when PingOne
+ * fails); PC_EXPIRED after that. */
+typedef enum {
+    PC_EXPIRED = -1,
+    PC_STALE = 0,
+    PC_FRESH = 1
+} pc_freshness_e;
+
+pc_freshness_e pc_cache_freshness(const pc_cache_entry_t *e, apr_time_t now,
+                                  int stale_window);
 
 /* Purge tombstones.  A purge leaves, next to the removed entry, a small
  * value saying when it happened, so that a lookup that was already asking

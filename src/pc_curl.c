@@ -153,11 +153,82 @@ static pc_http_outcome_e classify(CURLcode rc)
     }
 }
 
+/* Options for one call on a handle just taken from the free list. */
+static void set_options(CURL *h, pc_curl_t *t, const pc_http_req_t *req,
+                        body_t *b, char *errbuf)
+{
+    curl_easy_setopt(h, CURLOPT_URL, req->url);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                     (long)req->connect_timeout_ms);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, PC_USER_AGENT);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, b);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, t->ssl_verify ? 1L : 0L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, t->ssl_verify ? 2L : 0L);
+    if (t->ca_file)
+        curl_easy_setopt(h, CURLOPT_CAINFO, t->ca_file);
+    if (req->max_body)
+        curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
+                         (curl_off_t)req->max_body);
+    if (req->body) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+                         (curl_off_t)req->body_len);
+    }
+    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "POST") != 0)
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
+}
+
+/* The request headers (secrets included: never logged). */
+static struct curl_slist *headers_of(const pc_http_req_t *req, apr_pool_t *p)
+{
+    struct curl_slist *hdrs = NULL;
+
+    hdrs = curl_slist_append(hdrs, "Accept: application/json");
+    if (req->authorization)
+        hdrs = curl_slist_append(
+            hdrs, apr_pstrcat(p, "Authorization: ", req->authorization, NULL));
+    if (req->body)
+        hdrs = curl_slist_append(
+            hdrs, apr_pstrcat(p, "Content-Type: ", req->content_type, NULL));
+    return curl_slist_append(hdrs, "Expect:");
+}
+
+/* The outcome of curl_easy_perform, as the client wants it. */
+static void finish(pc_http_resp_t *resp, CURLcode rc, const body_t *b,
+                   const pc_http_req_t *req, const char *errbuf,
+                   apr_pool_t *p)
+{
+    if (rc == CURLE_OK) {
+        resp->outcome = PC_HTTP_OK;
+        resp->body = b->buf ? b->buf : "";
+        resp->body_len = b->len;
+    }
+    else if (b->too_big || rc == CURLE_FILESIZE_EXCEEDED) {
+        resp->outcome = PC_HTTP_TOO_BIG;
+        resp->error = apr_psprintf(p, "answer larger than %" APR_SIZE_T_FMT
+                                   " bytes", req->max_body);
+    }
+    else {
+        resp->outcome = classify(rc);
+        /* errbuf holds host names and curl's words, never our headers. */
+        resp->error = apr_psprintf(p, "%s", errbuf[0] ? errbuf
+                                                      : curl_easy_strerror(rc));
+    }
+}
+
 apr_status_t pc_curl_send(void *baton, const pc_http_req_t *req,
                           pc_http_resp_t *resp, apr_pool_t *p)
 {
     pc_curl_t *t = baton;
-    struct curl_slist *hdrs = NULL;
+    struct curl_slist *hdrs;
     char errbuf[CURL_ERROR_SIZE];
     body_t b;
     CURL *h;
@@ -171,71 +242,20 @@ apr_status_t pc_curl_send(void *baton, const pc_http_req_t *req,
     b.max = req->max_body;
     b.resp = resp;
     errbuf[0] = '\0';
-
     if ((h = take_handle(t)) == NULL) {
         resp->outcome = PC_HTTP_FAILED;
         resp->error = "cannot create a curl handle";
         return APR_EGENERAL;
     }
-    curl_easy_setopt(h, CURLOPT_URL, req->url);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-                     (long)req->connect_timeout_ms);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, PC_USER_AGENT);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &b);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, t->ssl_verify ? 1L : 0L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, t->ssl_verify ? 2L : 0L);
-    if (t->ca_file)
-        curl_easy_setopt(h, CURLOPT_CAINFO, t->ca_file);
-    if (req->max_body)
-        curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
-                         (curl_off_t)req->max_body);
-
-    hdrs = curl_slist_append(hdrs, "Accept: application/json");
-    if (req->authorization)
-        hdrs = curl_slist_append(
-            hdrs, apr_pstrcat(p, "Authorization: ", req->authorization, NULL));
-    if (req->body) {
-        hdrs = curl_slist_append(
-            hdrs, apr_pstrcat(p, "Content-Type: ", req->content_type, NULL));
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
-                         (curl_off_t)req->body_len);
-    }
-    hdrs = curl_slist_append(hdrs, "Expect:");
-    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "POST") != 0)
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
+    set_options(h, t, req, &b, errbuf);
+    hdrs = headers_of(req, p);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-
     rc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_getinfo(h, CURLINFO_TOTAL_TIME_T, &us);
     resp->elapsed_us = (long)us;
-
-    if (rc == CURLE_OK) {
-        resp->outcome = PC_HTTP_OK;
-        resp->status = (int)status;
-        resp->body = b.buf ? b.buf : "";
-        resp->body_len = b.len;
-    }
-    else if (b.too_big || rc == CURLE_FILESIZE_EXCEEDED) {
-        resp->outcome = PC_HTTP_TOO_BIG;
-        resp->error = apr_psprintf(p, "answer larger than %" APR_SIZE_T_FMT
-                                   " bytes", req->max_body);
-    }
-    else {
-        resp->outcome = classify(rc);
-        /* errbuf holds host names and curl's words, never our headers. */
-        resp->error = apr_psprintf(p, "%s", errbuf[0] ? errbuf
-                                                      : curl_easy_strerror(rc));
-    }
+    resp->status = rc == CURLE_OK ? (int)status : 0;
+    finish(resp, rc, &b, req, errbuf, p);
     curl_slist_free_all(hdrs);
     give_handle(t, h);
     return resp->outcome == PC_HTTP_OK ? APR_SUCCESS : APR_EGENERAL;

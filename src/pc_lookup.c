@@ -129,16 +129,17 @@ static int from_cache(lk_t *L)
     if (L->ops->cache_get(L->ops->baton, &L->id, &e, L->p) != PC_GET_HIT)
         return 0;
     switch (pc_cache_freshness(&e, L->now, L->pol->stale_window)) {
-    case 1:
+    case PC_FRESH:
         count(L, PC_CNT_HIT);
         from_entry(L, &e, PC_SRC_CACHE);
         return 1;
-    case 0:
+    case PC_STALE:
         L->stale = apr_pmemdup(L->p, &e, sizeof(e));
         return 0;
-    default:
+    case PC_EXPIRED:
         return 0;
     }
+    return 0;
 }
 
 /* 2. While PingOne's back-off runs, nobody asks it. */
@@ -177,7 +178,8 @@ static int join_flight(lk_t *L)
         got = ans.entry;
     else if (L->ops->cache_get(L->ops->baton, &L->id, &e, L->p) == PC_GET_HIT)
         got = &e;
-    if (got && pc_cache_freshness(got, L->ops->now(L->ops->baton), 0) == 1) {
+    if (got &&
+        pc_cache_freshness(got, L->ops->now(L->ops->baton), 0) == PC_FRESH) {
         from_entry(L, got, PC_SRC_CACHE);
         return 1;
     }
@@ -315,7 +317,7 @@ static int cached_user(lk_t *L, const char **id)
     pc_cache_entry_t e;
 
     if (L->ops->cache_get(L->ops->baton, &L->id, &e, L->p) != PC_GET_HIT ||
-        e.kind != PC_CK_USER || pc_cache_freshness(&e, L->now, 0) != 1 ||
+        e.kind != PC_CK_USER || pc_cache_freshness(&e, L->now, 0) != PC_FRESH ||
         e.consent != NULL || e.app == NULL || strcmp(e.app, L->id.user) != 0)
         return 0;
     *id = e.user_id && *e.user_id ? e.user_id : NULL;
