@@ -23,7 +23,7 @@ DEB_PACKAGES := apache2 apache2-dev libapr1-dev libaprutil1-dev \
                 openssl
 
 CORE_SRC  := src/pc_consent.c src/pc_decide.c src/pc_util.c src/pc_client.c \
-             src/pc_lookup.c src/pc_stats.c \
+             src/pc_lookup.c src/pc_stats.c src/pc_table.c \
              src/pc_cache.c src/pc_webhook.c \
              src/pc_curl.c
 GLUE_SRC  := mod_pingone_consent.c $(wildcard apache/pc_*.c)
@@ -76,6 +76,9 @@ install: $(MODULE)
 $(BUILD)/unit/%: t/unit/%.c $(CORE_SRC) $(HEADERS) t/unit/tap.h
 	@mkdir -p $(dir $@)
 	$(CC) $(UNIT_CFLAGS) $< $(CORE_SRC) $(PKG_LIBS) -o $@
+
+# The table's test widens the window of a half-done write (see pc_table.c).
+$(BUILD)/unit/test_table: UNIT_CFLAGS += -DPC_TABLE_TEST_WINDOW
 
 # pc_rcall.c is Apache glue with no httpd code behind it (socache types
 # only): unit-tested against a fake provider.
