@@ -23,7 +23,7 @@ DEB_PACKAGES := apache2 apache2-dev libapr1-dev libaprutil1-dev \
                 openssl
 
 CORE_SRC  := src/pc_consent.c src/pc_decide.c src/pc_util.c src/pc_client.c \
-             src/pc_lookup.c src/pc_stats.c src/pc_table.c \
+             src/pc_lookup.c src/pc_stats.c src/pc_table.c src/pc_budget.c \
              src/pc_cache.c src/pc_webhook.c \
              src/pc_curl.c
 GLUE_SRC  := mod_pingone_consent.c $(wildcard apache/pc_*.c)
