@@ -13,17 +13,17 @@
 APXS      ?= /usr/bin/apxs
 HTTPD     ?= /usr/sbin/apache2
 CC        ?= gcc
-PKGS      := apr-1 apr-util-1 libcurl json-c
+PKGS      := apr-1 apr-util-1 libcurl json-c hiredis libcrypto
 BUILD     := build
 
 DEB_PACKAGES := apache2 apache2-dev libapr1-dev libaprutil1-dev \
                 libcurl4-openssl-dev libjson-c-dev libapache2-mod-perl2 \
                 libwww-perl python3 make gcc pkg-config curl redis-server memcached \
-                openssl
+                openssl libhiredis-dev libssl-dev redis-sentinel
 
 CORE_SRC  := src/pc_consent.c src/pc_decide.c src/pc_util.c src/pc_client.c \
              src/pc_cache.c src/pc_webhook.c \
-             src/pc_curl.c
+             src/pc_curl.c src/pc_rurl.c src/pc_redis.c src/pc_hmac.c
 GLUE_SRC  := mod_pingone_consent.c apache/pc_config.c apache/pc_access.c \
              apache/pc_shared.c apache/pc_rcall.c apache/pc_handlers.c
 HEADERS   := $(wildcard src/*.h apache/*.h)
@@ -34,8 +34,13 @@ WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
              -Wmissing-prototypes -Wno-unused-parameter
 # pkg-config/apxs are only asked when a compile needs them, so `make deps`
 # works on a machine that has none of the -dev packages yet.
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+# rediss:// needs hiredis >= 1.0 built with TLS (pkg-config hiredis_ssl);
+# without it (Debian 12: hiredis 0.14) the URL parser refuses rediss://
+# and says why.
+HIREDIS_SSL = $(shell pkg-config --exists hiredis_ssl && echo hiredis_ssl libssl)
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(HIREDIS_SSL)) \
+             $(if $(HIREDIS_SSL),-DPC_HAVE_HIREDIS_SSL)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) $(HIREDIS_SSL))
 APXS_INC   = $(shell $(APXS) -q INCLUDEDIR)
 CFLAGS    ?= -O2 -g
 ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) -fPIC -fvisibility=hidden \
@@ -91,7 +96,7 @@ test-unit: $(UNIT_BIN)
 # Every parser of outside input has a libFuzzer target (fuzz/fuzz_targets.c,
 # one build per PC_FUZZ_<NAME>).  `make fuzz` runs each for FUZZ_SECONDS
 # with clang; `make test` replays the corpora under ASan + UBSan with gcc.
-FUZZ_TARGETS := consent token job webhook cache directives
+FUZZ_TARGETS := consent token job webhook cache directives hmac
 FUZZ_SECONDS ?= 60
 FUZZ_REPLAY  := $(patsubst %,$(BUILD)/fuzz/replay_%,$(FUZZ_TARGETS))
 
