@@ -77,7 +77,7 @@ install: $(MODULE)
 	install -m 644 $(MODULE) $(shell $(APXS) -q LIBEXECDIR)/
 
 # --- tests ---------------------------------------------------------------
-$(BUILD)/unit/%: t/unit/%.c $(CORE_SRC) $(HEADERS) t/unit/tap.h
+$(BUILD)/unit/%: t/unit/%.c $(CORE_SRC) $(HEADERS) t/unit/tap.h t/unit/redis_harness.h
 	@mkdir -p $(dir $@)
 	$(CC) $(UNIT_CFLAGS) $< $(CORE_SRC) $(PKG_LIBS) -o $@
 

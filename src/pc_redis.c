@@ -505,7 +505,11 @@ static redisReply *run(pc_redis_t *r, int argc, const char **argv,
         if ((rep = redisCommandArgv(r->c, argc, argv, lens)) == NULL) {
             int e = errno;
             cls = ctx_class(r->c, e);
-            fail(r, cls, "%s to %s: %s", argv[0], r->server, r->c->errstr);
+            if (cls == PC_REDIS_E_TIMEOUT)
+                fail(r, cls, "%s to %s: no reply within %d ms", argv[0],
+                     r->server, r->conf.command_timeout_ms);
+            else
+                fail(r, cls, "%s to %s: %s", argv[0], r->server, r->c->errstr);
             if (cls == PC_REDIS_E_CONNECT && reused && attempt == 0) {
                 drop(r); /* closed while idle: once more, anew */
                 continue;
