@@ -8,6 +8,7 @@
 #include "pc_cache.h"
 #include "pc_consent.h"
 #include "pc_hmac.h"
+#include "pc_rurl.h"
 #include "pc_util.h"
 #include "pc_webhook.h"
 
@@ -97,6 +98,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pc_is_uuid(s);
     pc_retry_after_seconds(s, 1700000000LL * 1000000, 5);
     pc_parse_timestamp(&ts, s);
+    {
+        /* Redis cache URL: what parses has a canonical form that parses
+         * to itself. */
+        pc_rurl_t *ru, *ru2;
+        if (pc_rurl_parse(p, s, &ru) == NULL) {
+            const char *c1 = pc_rurl_unparse(p, ru);
+            if (pc_rurl_parse(p, c1, &ru2) != NULL ||
+                strcmp(pc_rurl_unparse(p, ru2), c1) != 0)
+                __builtin_trap();
+        }
+    }
     if (strncmp(s, "file:", 5) != 0) /* never read files named by input */
         pc_parse_secret(p, s, &secret);
 #elif defined(PC_FUZZ_HMAC)

@@ -81,6 +81,7 @@ struct pc_redis_t {
     char code[16];          /* first word of the last error reply */
     char msg[MSG_MAX], cause[MSG_MAX];
     apr_uint64_t connects;
+    apr_uint64_t gen, conn_gen; /* master generation: told, at connect */
     char bucket_sha[41], release_sha[41];
 #ifdef PC_HAVE_HIREDIS_SSL
     SSL_CTX *ssl_ctx;
@@ -390,8 +391,9 @@ static apr_status_t connect_server(pc_redis_t *r, const char *host, int port,
 /* Ask one sentinel for the master and connect to it.  *sc is the sentinel
  * connection (left open: the subscriber keeps it). */
 static apr_status_t via_sentinel(pc_redis_t *r, const pc_rurl_host_t *s,
-                                 redisContext **sc)
+                                 redisContext **sc, char tried[300])
 {
+    char addr[300];
     char where[300], host[128];
     const char *argv[] = {"SENTINEL", "get-master-addr-by-name",
                           r->conf.url->master};
@@ -421,6 +423,12 @@ static apr_status_t via_sentinel(pc_redis_t *r, const pc_rurl_host_t *s,
              r->conf.url->master);
         return APR_EGENERAL;
     }
+    /* Sentinels usually agree: a master that just failed is not tried
+     * again (a partitioned one would cost a connect timeout each time). */
+    snprintf(addr, sizeof(addr), "%s:%d", host, port);
+    if (strcmp(addr, tried) == 0)
+        return APR_EGENERAL; /* r->msg still says why it failed */
+    memcpy(tried, addr, sizeof(addr));
     return connect_server(r, host, port, 1);
 }
 
@@ -428,13 +436,14 @@ static apr_status_t connect_sentinel(pc_redis_t *r)
 {
     const apr_array_header_t *hosts = r->conf.url->hosts;
     pc_redis_err_e worst = PC_REDIS_E_SENTINEL;
-    char last[MSG_MAX] = "";
+    char last[MSG_MAX] = "", tried[300] = "";
     int k;
 
     for (k = 0; k < hosts->nelts; k++) {
         int i = r->order[k];
         redisContext *sc = NULL;
-        if (via_sentinel(r, &APR_ARRAY_IDX(hosts, i, pc_rurl_host_t), &sc) ==
+        if (via_sentinel(r, &APR_ARRAY_IDX(hosts, i, pc_rurl_host_t), &sc,
+                         tried) ==
             APR_SUCCESS) {
             memmove(r->order + 1, r->order, sizeof(int) * (apr_size_t)k);
             r->order[0] = i;
@@ -480,6 +489,7 @@ static apr_status_t ensure(pc_redis_t *r)
     }
     r->connects++;
     r->reused = 0;
+    r->conn_gen = r->gen;
     succeed(r);
     return APR_SUCCESS;
 }
@@ -612,6 +622,13 @@ apr_status_t pc_redis_connect(pc_redis_t *r)
 void pc_redis_disconnect(pc_redis_t *r)
 {
     drop(r);
+}
+
+void pc_redis_master_generation(pc_redis_t *r, apr_uint64_t gen)
+{
+    r->gen = gen;
+    if (r->c != NULL && r->conn_gen != gen && !r->sub_mode)
+        drop(r);
 }
 
 pc_redis_err_e pc_redis_last_error(const pc_redis_t *r, const char **msg)

@@ -124,6 +124,17 @@ const char *pc_redis_server(const pc_redis_t *r, apr_pool_t *p);
 /* Connections established so far (for the status page and tests). */
 apr_uint64_t pc_redis_connects(const pc_redis_t *r);
 
+/* Sentinel: the farm's master generation.  Between the moment Sentinel
+ * promotes a replica and the moment it turns the old master into a replica,
+ * the old master still accepts writes, which are then lost - a purge among
+ * them would not reach the new master.  The subscriber hears of the switch
+ * at once (+switch-master: pc_redis_read_message() fails with
+ * PC_REDIS_E_SWITCHED); the glue then bumps a counter in shared memory,
+ * and passes the counter to every client before it sends a command.  A
+ * connection made under another generation is dropped (no back-off), so
+ * the next command asks the sentinels again.  Cheap: an integer compare. */
+void pc_redis_master_generation(pc_redis_t *r, apr_uint64_t gen);
+
 /* --- commands (keys and values are binary-safe) -------------------------- */
 
 apr_status_t pc_redis_ping(pc_redis_t *r);

@@ -285,4 +285,37 @@ H_FN int h_link_up(int port, const char *pw)
                        "master_link_status:up");
 }
 
+/* A sentinel on `port` watching master `name` at master_port (quorum 2,
+ * down after 1 s), with its own requirepass `spw` (also used between the
+ * sentinels).  Waits until it answers; returns its index or -1. */
+H_FN int h_sentinel(int port, const char *name, int master_port,
+                    const char *pw, const char *spw)
+{
+    char conf[128], log[32];
+    char *argv[3];
+    FILE *f;
+    int idx;
+
+    snprintf(conf, sizeof(conf), "%s/sentinel-%d.conf", h_dir, port);
+    snprintf(log, sizeof(log), "sentinel-%d", port);
+    if ((f = fopen(conf, "w")) == NULL)
+        return -1;
+    fprintf(f,
+            "port %d\nbind 127.0.0.1\ndaemonize no\nlogfile \"\"\ndir %s\n"
+            "requirepass %s\nsentinel sentinel-pass %s\n"
+            "sentinel monitor %s 127.0.0.1 %d 2\n"
+            "sentinel auth-pass %s %s\n"
+            "sentinel down-after-milliseconds %s 1000\n"
+            "sentinel failover-timeout %s 10000\n",
+            port, h_dir, spw, spw, name, master_port, name, pw, name, name);
+    fclose(f);
+    argv[0] = "/usr/bin/redis-sentinel";
+    argv[1] = conf;
+    argv[2] = NULL;
+    idx = h_spawn(log, argv);
+    if (!H_WAIT(10000, h_reply_has(h_cmd(port, spw, "PING"), "PONG")))
+        return -1;
+    return idx;
+}
+
 #endif
