@@ -398,6 +398,92 @@ static void test_replica(void)
     is_int(h_int(rport, PW, "EXISTS pc:w"), 0, "nothing was written");
 }
 
+#ifdef PC_HAVE_HIREDIS_SSL
+/* rediss:// (builds with hiredis_ssl only): a TLS port with a test CA;
+ * the certificate must chain to the configured CA and name the host. */
+static void test_tls(void)
+{
+    char cmd[2048], crt[128], key[128], ca[128], ca2[128];
+    int tport = h_free_port(), idx;
+    char ports[16];
+    char *argv[] = {"/usr/bin/redis-server", "--port", "0", "--tls-port", ports,
+                    "--bind", "127.0.0.1", "--tls-cert-file", crt,
+                    "--tls-key-file", key, "--tls-ca-cert-file", ca,
+                    "--tls-auth-clients", "no", "--requirepass", PW,
+                    "--save", "", "--logfile", "", NULL};
+    pc_rurl_t *u;
+    pc_redis_conf_t c;
+    pc_redis_t *r;
+    const char *urls[] = {"rediss://127.0.0.1:%d", "rediss://localhost:%d"};
+    int i;
+
+    snprintf(ports, sizeof(ports), "%d", tport);
+    snprintf(crt, sizeof(crt), "%s/srv.crt", h_dir);
+    snprintf(key, sizeof(key), "%s/srv.key", h_dir);
+    snprintf(ca, sizeof(ca), "%s/ca.crt", h_dir);
+    snprintf(ca2, sizeof(ca2), "%s/ca2.crt", h_dir);
+    snprintf(cmd, sizeof(cmd),
+             "cd %s && openssl req -x509 -newkey rsa:2048 -nodes -days 2 "
+             "-subj /CN=test-ca -keyout ca.key -out ca.crt 2>/dev/null && "
+             "openssl req -x509 -newkey rsa:2048 -nodes -days 2 "
+             "-subj /CN=other-ca -keyout ca2.key -out ca2.crt 2>/dev/null && "
+             "openssl req -newkey rsa:2048 -nodes -subj /CN=localhost "
+             "-keyout srv.key -out srv.csr 2>/dev/null && "
+             "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1' > ext && "
+             "openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key "
+             "-CAcreateserial -days 2 -extfile ext -out srv.crt 2>/dev/null",
+             h_dir);
+    if (!ok(system(cmd) == 0, "test CA and server certificate"))
+        return;
+    idx = h_spawn("redis-tls", argv);
+    ok(idx >= 0, "TLS server on port %d", tport);
+    memset(&c, 0, sizeof(c));
+    c.password = PW;
+    c.connect_timeout_ms = c.command_timeout_ms = 3000;
+    c.backoff_ms = 0;
+    for (i = 0; i < 2; i++) {
+        pc_rurl_parse(p, apr_psprintf(p, urls[i], tport), &u);
+        c.url = u;
+        c.tls_ca_file = ca;
+        pc_redis_create(&r, &c, p);
+        ok(H_WAIT(10000, pc_redis_ping(r) == APR_SUCCESS),
+           "TLS with the right CA, %s", pc_rurl_unparse(p, u));
+        c.tls_ca_file = ca2;
+        pc_redis_create(&r, &c, p);
+        ok(pc_redis_ping(r) == APR_EGENERAL && klass(r) == PC_REDIS_E_CONNECT &&
+               strstr(errmsg(r), "TLS handshake"),
+           "another CA: refused (%s)", errmsg(r));
+    }
+    h_kill(idx);
+
+    /* Same CA, but a certificate for another name: refused by name. */
+    snprintf(crt, sizeof(crt), "%s/bad.crt", h_dir);
+    snprintf(key, sizeof(key), "%s/bad.key", h_dir);
+    snprintf(cmd, sizeof(cmd),
+             "cd %s && openssl req -newkey rsa:2048 -nodes -subj /CN=other "
+             "-keyout bad.key -out bad.csr 2>/dev/null && "
+             "printf 'subjectAltName=DNS:other.example' > ext2 && "
+             "openssl x509 -req -in bad.csr -CA ca.crt -CAkey ca.key "
+             "-CAcreateserial -days 2 -extfile ext2 -out bad.crt 2>/dev/null",
+             h_dir);
+    ok(system(cmd) == 0, "certificate for other.example");
+    tport = h_free_port();
+    snprintf(ports, sizeof(ports), "%d", tport);
+    idx = h_spawn("redis-tls-bad", argv);
+    c.tls_ca_file = ca;
+    for (i = 0; i < 2; i++) {
+        pc_rurl_parse(p, apr_psprintf(p, urls[i], tport), &u);
+        c.url = u;
+        pc_redis_create(&r, &c, p);
+        ok(H_WAIT(10000, pc_redis_ping(r) == APR_EGENERAL &&
+                             strstr(errmsg(r), "TLS handshake") != NULL),
+           "certificate not for %s refused (%s)", pc_rurl_unparse(p, u),
+           errmsg(r));
+    }
+    h_kill(idx);
+}
+#endif
+
 int main(void)
 {
     apr_initialize();
@@ -422,6 +508,9 @@ int main(void)
     test_pubsub();
     test_kill_and_timeouts();
     test_replica();
+#ifdef PC_HAVE_HIREDIS_SSL
+    test_tls();
+#endif
     apr_pool_destroy(p);
     apr_terminate();
     return done_testing();
