@@ -26,6 +26,18 @@ struct pc_hmac_t {
     pc_hmac_key_t prev; /* secret NULL when none */
 };
 
+typedef struct {
+    unsigned char *buf;
+    apr_size_t len;
+} pc_wipe_t;
+
+static apr_status_t wipe_buf(void *data)
+{
+    pc_wipe_t *w = data;
+    OPENSSL_cleanse(w->buf, w->len);
+    return APR_SUCCESS;
+}
+
 static const char *read_file(apr_pool_t *p, const char *path,
                              unsigned char **buf, apr_size_t *len)
 {
@@ -35,6 +47,13 @@ static const char *read_file(apr_pool_t *p, const char *path,
     char err[120];
 
     *buf = apr_palloc(p, n);
+    {
+        /* The key read stays in p: wipe it when p goes. */
+        pc_wipe_t *w = apr_palloc(p, sizeof(*w));
+        w->buf = *buf;
+        w->len = n;
+        apr_pool_cleanup_register(p, w, wipe_buf, apr_pool_cleanup_null);
+    }
     rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY,
                        APR_OS_DEFAULT, p);
     if (rv != APR_SUCCESS)

@@ -213,6 +213,14 @@ int main(void)
            pc_redis_read_message(s, &m, 5000, p) == APR_SUCCESS && m.len == 2,
        "message delivered");
     ok(pc_redis_ping(r2) == APR_SUCCESS, "a second client, idle from now on");
+    {
+        /* 2 s idle = 6 PING rounds on the master and the sentinel. */
+        long long t1 = h_now_ms();
+        int lost = 0;
+        while (h_now_ms() - t1 < 2000)
+            lost |= pc_redis_read_message(s, &m, 100, p) == APR_EOF;
+        ok(!lost, "idle subscriber stays up (master and sentinel answer PING)");
+    }
 
     /* Failover 1: asked of the sentinels; the master becomes a replica. */
     t0 = h_now_ms();
