@@ -14,18 +14,18 @@
 APXS      ?= /usr/bin/apxs
 HTTPD     ?= /usr/sbin/apache2
 CC        ?= gcc
-PKGS      := apr-1 apr-util-1 libcurl json-c
+PKGS      := apr-1 apr-util-1 libcurl json-c hiredis libcrypto
 BUILD     := build
 
 DEB_PACKAGES := apache2 apache2-dev libapr1-dev libaprutil1-dev \
                 libcurl4-openssl-dev libjson-c-dev libapache2-mod-perl2 \
                 libwww-perl python3 make gcc pkg-config curl redis-server memcached \
-                openssl
+                openssl libhiredis-dev libssl-dev redis-sentinel
 
 CORE_SRC  := src/pc_consent.c src/pc_decide.c src/pc_util.c src/pc_client.c \
              src/pc_lookup.c src/pc_stats.c src/pc_table.c src/pc_budget.c \
              src/pc_cache.c src/pc_webhook.c \
-             src/pc_curl.c
+             src/pc_curl.c src/pc_rurl.c src/pc_redis.c src/pc_hmac.c
 GLUE_SRC  := mod_pingone_consent.c $(wildcard apache/pc_*.c)
 HEADERS   := $(wildcard src/*.h apache/*.h)
 UNIT_SRC  := $(wildcard t/unit/test_*.c)
@@ -35,8 +35,13 @@ WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
              -Wmissing-prototypes -Wno-unused-parameter
 # pkg-config/apxs are only asked when a compile needs them, so `make deps`
 # works on a machine that has none of the -dev packages yet.
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+# rediss:// needs hiredis >= 1.0 built with TLS (pkg-config hiredis_ssl);
+# without it (Debian 12: hiredis 0.14) the URL parser refuses rediss://
+# and says why.
+HIREDIS_SSL = $(shell pkg-config --exists hiredis_ssl && echo hiredis_ssl libssl)
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(HIREDIS_SSL)) \
+             $(if $(HIREDIS_SSL),-DPC_HAVE_HIREDIS_SSL)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) $(HIREDIS_SSL))
 APXS_INC   = $(shell $(APXS) -q INCLUDEDIR)
 CFLAGS    ?= -O2 -g
 ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) -fPIC -fvisibility=hidden \
@@ -73,7 +78,7 @@ install: $(MODULE)
 	install -m 644 $(MODULE) $(shell $(APXS) -q LIBEXECDIR)/
 
 # --- tests ---------------------------------------------------------------
-$(BUILD)/unit/%: t/unit/%.c $(CORE_SRC) $(HEADERS) t/unit/tap.h
+$(BUILD)/unit/%: t/unit/%.c $(CORE_SRC) $(HEADERS) t/unit/tap.h t/unit/redis_harness.h
 	@mkdir -p $(dir $@)
 	$(CC) $(UNIT_CFLAGS) $< $(CORE_SRC) $(PKG_LIBS) -o $@
 
@@ -95,7 +100,7 @@ test-unit: $(UNIT_BIN)
 # Every parser of outside input has a libFuzzer target (fuzz/fuzz_targets.c,
 # one build per PC_FUZZ_<NAME>).  `make fuzz` runs each for FUZZ_SECONDS
 # with clang; `make test` replays the corpora under ASan + UBSan with gcc.
-FUZZ_TARGETS := consent token job webhook cache directives
+FUZZ_TARGETS := consent token job webhook cache directives hmac
 FUZZ_SECONDS ?= 60
 FUZZ_REPLAY  := $(patsubst %,$(BUILD)/fuzz/replay_%,$(FUZZ_TARGETS))
 

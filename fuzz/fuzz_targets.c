@@ -7,6 +7,8 @@
  */
 #include "pc_cache.h"
 #include "pc_consent.h"
+#include "pc_hmac.h"
+#include "pc_rurl.h"
 #include "pc_util.h"
 #include "pc_webhook.h"
 
@@ -96,8 +98,67 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pc_is_uuid(s);
     pc_retry_after_seconds(s, 1700000000LL * 1000000, 5);
     pc_parse_timestamp(&ts, s);
+    {
+        /* Redis cache URL: what parses has a canonical form that parses
+         * to itself. */
+        pc_rurl_t *ru, *ru2;
+        if (pc_rurl_parse(p, s, &ru) == NULL) {
+            const char *c1 = pc_rurl_unparse(p, ru);
+            if (pc_rurl_parse(p, c1, &ru2) != NULL ||
+                strcmp(pc_rurl_unparse(p, ru2), c1) != 0)
+                __builtin_trap();
+        }
+    }
     if (strncmp(s, "file:", 5) != 0) /* never read files named by input */
         pc_parse_secret(p, s, &secret);
+#elif defined(PC_FUZZ_HMAC)
+    /* Input: u8 cache-key length (mod 64), the cache key, a sealed value
+     * (seeds: fuzz/corpus/hmac, sealed with these two secrets). */
+    static pc_hmac_t *h;
+    static apr_pool_t *hp;
+    const unsigned char *v, *key = data + (size ? 1 : 0), *sealed;
+    apr_size_t klen = size ? data[0] % 64 : 0, vlen, slen;
+    int prev = 0;
+    if (h == NULL) {
+        apr_pool_create(&hp, NULL);
+        if (pc_hmac_create(&h, hp,
+                           (const unsigned char *)"fuzz-current-secret-0123456789abcdef", 36,
+                           (const unsigned char *)"fuzz-previous-secret-0123456789abcdef", 37) != NULL)
+            __builtin_trap();
+    }
+    if (size && klen > size - 1)
+        klen = size - 1;
+    sealed = key + klen;
+    slen = size ? size - 1 - klen : 0;
+    if (pc_hmac_open(&v, &vlen, &prev, h, key, klen, sealed, slen) ==
+        APR_SUCCESS) {
+        /* Only a seal made with our secrets opens, and the value is the
+         * sealed bytes minus the overhead; with the current secret,
+         * sealing again gives the same bytes. */
+        unsigned char *again;
+        apr_size_t alen;
+        if (v != sealed || vlen + PC_HMAC_OVERHEAD != slen)
+            __builtin_trap();
+        if (!prev && (pc_hmac_seal(&again, &alen, h, key, klen, v, vlen, p) !=
+                          APR_SUCCESS ||
+                      alen != slen || memcmp(again, sealed, slen) != 0))
+            __builtin_trap();
+    }
+    {
+        /* Round trip of the input as a value, and one flipped bit. */
+        unsigned char *out;
+        apr_size_t olen;
+        if (pc_hmac_seal(&out, &olen, h, key, klen, sealed, slen, p) !=
+                APR_SUCCESS ||
+            pc_hmac_open(&v, &vlen, &prev, h, key, klen, out, olen) !=
+                APR_SUCCESS ||
+            vlen != slen || prev)
+            __builtin_trap();
+        out[size % olen] ^= 0x01;
+        if (pc_hmac_open(&v, &vlen, &prev, h, key, klen, out, olen) ==
+            APR_SUCCESS)
+            __builtin_trap();
+    }
 #else
 #error "define one PC_FUZZ_<TARGET>"
 #endif
