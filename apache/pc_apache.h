@@ -33,6 +33,7 @@ extern module AP_MODULE_DECLARE_DATA __attribute__((visibility("default")))
 #define PC_DEFAULT_RETRY_AFTER 5
 #define PC_DEFAULT_ALLOW_TTL 60
 #define PC_DEFAULT_DENY_TTL 10
+#define PC_DEFAULT_RATE_LIMIT 50
 #define PC_NOTE "pingone-consent"
 
 /* Server / virtual host scope.  Fields marked "raw" are as configured (for
@@ -61,6 +62,9 @@ typedef struct pc_srv_conf {
     int deny_ttl;
     int stale_if_error;         /* PingOneConsentStaleIfError */
     int fail_open;              /* PingOneConsentFailMode open */
+    int rate_limit;             /* PingOneRateLimit calls/s, 0: Off (main
+                                   server only) */
+    int rate_burst;
     pc_lookup_policy_t policy;  /* the above, as the lookup policy wants */
 } pc_srv_conf;
 

@@ -23,6 +23,7 @@ void *pc_create_srv_conf(apr_pool_t *p, server_rec *s)
     sc->deny_ttl = PC_UNSET;
     sc->stale_if_error = PC_UNSET;
     sc->fail_open = PC_UNSET;
+    sc->rate_limit = PC_UNSET;
     return sc;
 }
 
@@ -65,6 +66,10 @@ void *pc_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     }
     TAKE_INT(stale_if_error);
     TAKE_INT(fail_open);
+    if (add->rate_limit != PC_UNSET) {
+        m->rate_limit = add->rate_limit;
+        m->rate_burst = add->rate_burst;
+    }
     return m;
 }
 
@@ -96,6 +101,10 @@ static void resolve_server(pc_srv_conf *sc, int index)
     }
     sc->stale_if_error = or_default(sc->stale_if_error, 0);
     sc->fail_open = sc->fail_open == 1;
+    if (sc->rate_limit == PC_UNSET) {
+        sc->rate_limit = PC_DEFAULT_RATE_LIMIT;
+        sc->rate_burst = PC_DEFAULT_RATE_LIMIT;
+    }
 
     sc->policy.allow_ttl = sc->allow_ttl;
     sc->policy.deny_ttl = sc->deny_ttl;

@@ -245,6 +245,30 @@ static const char *set_fail_mode(cmd_parms *cmd, void *d, const char *arg)
     return NULL;
 }
 
+/* PingOneRateLimit <calls-per-second> [burst] | Off */
+static const char *set_rate_limit(cmd_parms *cmd, void *d, const char *a1,
+                                  const char *a2)
+{
+    pc_srv_conf *sc = srv_conf(cmd);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    int rate, burst;
+    (void)d;
+    if (err)
+        return err;
+    if (strcasecmp(a1, "Off") == 0 && a2 == NULL) {
+        sc->rate_limit = 0;
+        sc->rate_burst = 0;
+        return NULL;
+    }
+    if (pc_parse_int(a1, 1, 100000, &rate) ||
+        (a2 && pc_parse_int(a2, 1, 1000000, &burst)))
+        return cmd_err(cmd, "expects <calls-per-second> [burst] (1..100000, "
+                            "burst 1..1000000) or Off");
+    sc->rate_limit = rate;
+    sc->rate_burst = a2 ? burst : rate;
+    return NULL;
+}
+
 static const char *set_consent(cmd_parms *cmd, void *d, int on)
 {
     pc_dir_conf *dc = d;
@@ -407,6 +431,9 @@ const command_rec pc_cmds[] = {
     AP_INIT_TAKE1("PingOneConsentFailMode", set_fail_mode, NULL, RSRC_CONF,
                   "closed (default: 503 when PingOne fails) or open "
                   "(allow, logged)"),
+    AP_INIT_TAKE12("PingOneRateLimit", set_rate_limit, NULL, RSRC_CONF,
+                   "PingOne calls per second for this server [burst], or Off "
+                   "(default 50 50)"),
     AP_INIT_FLAG("PingOneConsent", set_consent, NULL, OR_AUTHCFG,
                  "Require the user's active PingOne consent here"),
     AP_INIT_TAKE1("PingOneConsentApplication", set_application, NULL,

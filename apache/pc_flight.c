@@ -140,7 +140,6 @@ pc_flight_e pc_flight_begin(const unsigned char key[PC_CACHE_KEY_LEN],
     }
     gen = f->gen;
     pc_segment_unlock();
-    pc_count(PC_CNT_COALESCED);
     return follow(f, key, gen, now + wait, res, p);
 }
 

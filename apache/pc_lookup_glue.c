@@ -7,6 +7,7 @@
 #include "pc_dcache.h"
 #include "pc_flight.h"
 #include "pc_log.h"
+#include "pc_ratelimit.h"
 #include "pc_segment.h"
 
 #include <apr_strings.h>
@@ -112,6 +113,11 @@ static void g_backoff_set(void *b, apr_time_t until)
     pc_backoff_set(until);
 }
 
+static int g_budget(void *b, int wait_ms, int *retry_after)
+{
+    return pc_ratelimit_take(((glue_t *)b)->r, wait_ms, retry_after);
+}
+
 static void g_count(void *b, pc_counter_e which)
 {
     (void)b;
@@ -148,9 +154,20 @@ static void g_log(void *b, int level, const char *msg)
 }
 
 static const pc_lookup_ops_t ops_template = {
-    NULL,       g_now,         g_get,          g_put,   g_begin,
-    g_end,      g_backoff_left, g_backoff_set, g_count, g_latency,
-    g_consents, g_find_user,   g_log};
+    .now = g_now,
+    .cache_get = g_get,
+    .cache_put = g_put,
+    .flight_begin = g_begin,
+    .flight_end = g_end,
+    .backoff_left = g_backoff_left,
+    .backoff_set = g_backoff_set,
+    .budget_take = g_budget,
+    .count = g_count,
+    .latency = g_latency,
+    .get_consents = g_consents,
+    .find_user = g_find_user,
+    .log = g_log,
+};
 
 static void glue_init(glue_t *g, pc_lookup_ops_t *ops, request_rec *r,
                       const pc_client_t *client)

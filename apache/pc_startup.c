@@ -8,6 +8,7 @@
 #include "pc_curl.h"
 #include "pc_dcache.h"
 #include "pc_flight.h"
+#include "pc_ratelimit.h"
 #include "pc_segment.h"
 #include "pc_tokens.h"
 #include "pc_util.h"
@@ -51,7 +52,7 @@ static void cache_setting(apr_pool_t *p, server_rec *s, const char **provider,
 static const char *shared_init(apr_pool_t *pconf, apr_pool_t *ptemp,
                                server_rec *s)
 {
-    pc_seg_area_t areas[3];
+    pc_seg_area_t areas[4];
     apr_array_header_t *envs, *apps;
     const char *err, *provider, *args;
     server_rec *v;
@@ -59,8 +60,10 @@ static const char *shared_init(apr_pool_t *pconf, apr_pool_t *ptemp,
     areas[0] = pc_flight_area();
     areas[1] = pc_tokens_area();
     areas[2] = pc_dcache_area();
-    if ((err = pc_segment_post_config(pconf, s, areas, 3)) != NULL)
+    areas[3] = pc_ratelimit_area();
+    if ((err = pc_segment_post_config(pconf, s, areas, 4)) != NULL)
         return err;
+    pc_ratelimit_configure(pc_srv(s)->rate_limit, pc_srv(s)->rate_burst);
     cache_setting(ptemp, s, &provider, &args);
     if ((err = pc_dcache_post_config(pconf, ptemp, s, provider, args)))
         return err;

@@ -76,13 +76,12 @@ static void borrowed_error(lk_t *L, const char *tag, const char *retry_after,
     err->message = apr_psprintf(L->p, "%s (%s)", why, err->tag);
 }
 
-/* PingOne failed: a stale entry within the window decides, else fail open
- * when configured, else an error (503). */
-static void upstream_failed(lk_t *L)
+/* PingOne could not be asked or did not answer: a stale entry within the
+ * window decides, else fail open when configured, else an error (503). */
+static void without_pingone(lk_t *L)
 {
     pc_outcome_t *out = L->out;
 
-    count(L, PC_CNT_ERROR);
     if (L->stale) {
         count(L, PC_CNT_STALE);
         logf_(L, 4, "PC00113: PingOne failed (%s); deciding from a cache "
@@ -106,6 +105,12 @@ static void upstream_failed(lk_t *L)
     out->retry_after = pc_retry_after_seconds(
         out->err.retry_after, L->ops->now(L->ops->baton),
         L->pol->default_retry_after);
+}
+
+static void upstream_failed(lk_t *L)
+{
+    count(L, PC_CNT_ERROR);
+    without_pingone(L);
 }
 
 /* PingOne answered 429: every process backs off until Retry-After. */
@@ -155,39 +160,6 @@ static int backed_off(lk_t *L)
     return 1;
 }
 
-/* 3. Single flight: follow a concurrent lookup of the same key. */
-static int join_flight(lk_t *L)
-{
-    pc_flight_answer_t ans;
-    pc_cache_entry_t e;
-    const pc_cache_entry_t *got = NULL;
-
-    memset(&ans, 0, sizeof(ans));
-    L->flight = L->ops->flight_begin(L->ops->baton, &L->id, L->pol->wait_ms,
-                                     &ans, L->p);
-    if (L->flight != PC_FLIGHT_FOLLOWED)
-        return 0;
-    if (!ans.ok) {
-        borrowed_error(L, ans.err_tag, ans.retry_after,
-                       "a concurrent lookup of the same consent failed");
-        upstream_failed(L);
-        return 1;
-    }
-    /* The leader's answer, handed over, else what it stored. */
-    if (ans.entry)
-        got = ans.entry;
-    else if (L->ops->cache_get(L->ops->baton, &L->id, &e, L->p) == PC_GET_HIT)
-        got = &e;
-    if (got &&
-        pc_cache_freshness(got, L->ops->now(L->ops->baton), 0) == PC_FRESH) {
-        from_entry(L, got, PC_SRC_CACHE);
-        return 1;
-    }
-    /* Answered but not handed over (not cacheable): ask ourselves. */
-    L->flight = PC_FLIGHT_ALONE;
-    return 0;
-}
-
 /* The lead of a flight ends it: followers get the answer or the error. */
 static void end_flight(lk_t *L, const pc_cache_entry_t *handed,
                        const pc_error_t *err)
@@ -206,8 +178,64 @@ static void end_flight(lk_t *L, const pc_cache_entry_t *handed,
     L->ops->flight_end(L->ops->baton, &L->id, &ans, L->p);
 }
 
-/* 4b. Cache PingOne's answer; hand it to the followers unless it was not
- * to be kept (TTL 0, or a purge raced it). */
+/* 3. Single flight: follow a concurrent lookup of the same key.  A
+ * follower settled by the flight saved a PingOne call. */
+static int join_flight(lk_t *L)
+{
+    pc_flight_answer_t ans;
+    pc_cache_entry_t e;
+
+    memset(&ans, 0, sizeof(ans));
+    L->flight = L->ops->flight_begin(L->ops->baton, &L->id, L->pol->wait_ms,
+                                     &ans, L->p);
+    if (L->flight != PC_FLIGHT_FOLLOWED)
+        return 0;
+    if (!ans.ok) {
+        count(L, PC_CNT_COALESCED);
+        borrowed_error(L, ans.err_tag, ans.retry_after,
+                       "a concurrent lookup of the same consent failed");
+        upstream_failed(L);
+        return 1;
+    }
+    /* The leader's answer is the answer to the question this lookup asked
+     * (it was asked while this one waited), whatever its TTL. */
+    if (ans.entry) {
+        count(L, PC_CNT_COALESCED);
+        from_entry(L, ans.entry, PC_SRC_CACHE);
+        return 1;
+    }
+    /* None handed over: what the leader stored, if fresh. */
+    if (L->ops->cache_get(L->ops->baton, &L->id, &e, L->p) == PC_GET_HIT &&
+        pc_cache_freshness(&e, L->ops->now(L->ops->baton), 0) == PC_FRESH) {
+        count(L, PC_CNT_COALESCED);
+        from_entry(L, &e, PC_SRC_CACHE);
+        return 1;
+    }
+    /* Nothing usable (a purge raced the leader): ask ourselves. */
+    L->flight = PC_FLIGHT_ALONE;
+    return 0;
+}
+
+/* 4. One call from the budget.  Over budget, a stale entry decides at
+ * once; without one, wait for budget (at most the timeout), then fail. */
+static int over_budget(lk_t *L)
+{
+    int retry = 0;
+
+    if (L->ops->budget_take == NULL ||
+        L->ops->budget_take(L->ops->baton, L->stale ? 0 : L->pol->wait_ms,
+                            &retry))
+        return 0;
+    count(L, PC_CNT_BUDGET);
+    borrowed_error(L, "budget", apr_itoa(L->p, retry > 0 ? retry : 1),
+                   "the PingOne call budget (PingOneRateLimit) is spent");
+    end_flight(L, NULL, &L->out->err);
+    without_pingone(L);
+    return 1;
+}
+
+/* 5b. Cache PingOne's answer (unless its TTL is 0), and hand it to the
+ * followers unless a purge raced it. */
 static void store_answer(lk_t *L, pc_cache_entry_t *e, apr_time_t asked_at)
 {
     apr_time_t fresh = pc_cache_fresh_until(L->now, e->consent,
@@ -223,10 +251,10 @@ static void store_answer(lk_t *L, pc_cache_entry_t *e, apr_time_t asked_at)
             pc_cache_store_expiry(fresh, L->pol->stale_window), asked_at,
             L->p);
     }
-    end_flight(L, fresh && put != PC_PUT_RACED ? e : NULL, NULL);
+    end_flight(L, put != PC_PUT_RACED ? e : NULL, NULL);
 }
 
-/* 4. Ask PingOne. */
+/* 5. Ask PingOne. */
 static void ask_pingone(lk_t *L)
 {
     pc_outcome_t *out = L->out;
@@ -303,7 +331,7 @@ void pc_lookup_consent(pc_outcome_t *out, const pc_lookup_ops_t *ops,
     if (from_cache(&L))
         return;
     count(&L, PC_CNT_MISS);
-    if (backed_off(&L) || join_flight(&L))
+    if (backed_off(&L) || join_flight(&L) || over_budget(&L))
         return;
     ask_pingone(&L);
 }
@@ -355,6 +383,8 @@ void pc_lookup_user(pc_outcome_t *out, const pc_lookup_ops_t *ops,
     L.user_label = username;
 
     if (!cached_user(&L, &id)) {
+        if (over_budget(&L))
+            return;
         count(&L, PC_CNT_PINGONE);
         if (ops->find_user(ops->baton, username, &id, &out->err, p) !=
             APR_SUCCESS) {

@@ -9,11 +9,14 @@
  *   2. back-off   while PingOne's 429 back-off runs, nobody asks PingOne
  *   3. flight     when another thread or process is asking the same
  *                 question right now, wait for its answer (single flight)
- *   4. PingOne    ask, select the consent that counts, cache the answer
+ *   4. budget     take one call from the PingOne call budget; over budget
+ *                 a stale entry decides, else wait for budget (bounded)
+ *   5. PingOne    ask, select the consent that counts, cache the answer
  *                 (allow and deny TTLs; not at all when a purge raced it)
- *   5. failure    PingOne failed: a stale entry within the stale window
- *                 decides, else fail open if configured, else an error
- *                 (the glue answers 503 with Retry-After)
+ *                 and hand it to the followers
+ *   6. failure    PingOne failed (or no budget): a stale entry within the
+ *                 stale window decides, else fail open if configured, else
+ *                 an error (the glue answers 503 with Retry-After)
  *
  * It touches the world only through pc_lookup_ops_t: the cache, the
  * single-flight table, the back-off, the clock, the counters, the PingOne
@@ -56,8 +59,9 @@ typedef struct pc_flight_answer_t {
     int ok;                          /* PingOne answered (any verdict) */
     const char *err_tag;             /* !ok: the leader's error tag */
     const char *retry_after;         /* !ok: its Retry-After, or NULL */
-    /* ok: the answer as a cache entry, NULL when the leader did not hand
-     * one over (not cacheable, or raced by a purge). */
+    /* ok: the leader's answer (the answer to the question the followers
+     * asked, whatever its TTL), NULL when it handed none over (a purge
+     * raced it, or it did not fit). */
     const pc_cache_entry_t *entry;
 } pc_flight_answer_t;
 
@@ -81,6 +85,9 @@ typedef struct pc_lookup_ops_t {
     /* PingOne's 429 back-off shared by all processes: seconds left. */
     int (*backoff_left)(void *baton, apr_time_t now);
     void (*backoff_set)(void *baton, apr_time_t until);
+    /* Take one call from the PingOne call budget, waiting at most wait_ms
+     * for one: 1 taken, 0 not (then *retry_after: seconds until one). */
+    int (*budget_take)(void *baton, int wait_ms, int *retry_after);
     void (*count)(void *baton, pc_counter_e which);
     void (*latency)(void *baton, apr_interval_time_t elapsed);
     /* The PingOne client (pc_client_get_consents / pc_client_find_user). */

@@ -13,7 +13,8 @@ typedef enum {
     PC_CNT_MISS,             /* no fresh entry: PingOne (or a flight) asked */
     PC_CNT_STALE,            /* PingOne failed, a stale entry decided */
     PC_CNT_ERROR,            /* PingOne failed (any outcome) */
-    PC_CNT_COALESCED,        /* waited for a concurrent lookup of the same key */
+    PC_CNT_COALESCED,        /* PingOne calls saved: a concurrent lookup of
+                                the same key answered */
     PC_CNT_FAIL_OPEN,        /* PingOne failed, fail-open allowed */
     PC_CNT_PINGONE,          /* calls to PingOne's consent/user endpoints */
     PC_CNT_TOKEN,            /* worker token fetches */
@@ -21,6 +22,7 @@ typedef enum {
     PC_CNT_WEBHOOK_OK,       /* deliveries accepted */
     PC_CNT_WEBHOOK_REFUSED,  /* deliveries refused (auth, body) */
     PC_CNT_WEBHOOK_DROPPED,  /* users whose decisions a delivery dropped */
+    PC_CNT_BUDGET,           /* lookups refused by the PingOne call budget */
     PC_CNT_MAX
 } pc_counter_e;
 

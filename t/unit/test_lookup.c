@@ -51,6 +51,7 @@ typedef struct world_t {
     const char *fail_tag, *fail_retry_after;
     const char *status;               /* consent status, NULL: no consent */
     const char *user_found;           /* find_user answer */
+    int budget, budget_asks, budget_waited;
 } world_t;
 
 static int same_id(const pc_entry_id_t *a, const pc_entry_id_t *b)
@@ -241,6 +242,7 @@ static void reset(void)
     OPS.get_consents = w_consents;
     OPS.find_user = w_find_user;
     OPS.log = w_log;
+    OPS.budget_take = NULL;
     POL.allow_ttl = 60;
     POL.deny_ttl = 10;
     POL.stale_window = 0;
@@ -343,8 +345,8 @@ static void test_ttl_zero(void)
     POL.deny_ttl = 0;
     o = look();
     ok(o.result == PC_LK_FOUND && W.puts == 0, "TTL 0: nothing cached");
-    ok(W.flight_ends == 1 && W.ended.ok && !W.ended_has_entry,
-       "TTL 0: the flight ends without an entry to hand over");
+    ok(W.flight_ends == 1 && W.ended.ok && W.ended_has_entry,
+       "TTL 0: the leader still hands its answer to the followers");
     look();
     ok(W.calls == 2, "TTL 0: every lookup asks PingOne");
 
@@ -491,6 +493,7 @@ static void test_follower(void)
        strcmp(o.consent->id, "from-leader") == 0,
        "a follower gets the leader's answer");
     ok(W.calls == 0 && W.flight_ends == 0, "without a call of its own");
+    ok(W.counts[PC_CNT_COALESCED] == 1, "a call saved, counted");
 
     /* Answered through the cache only: the leader stored its answer
      * while this lookup waited. */
@@ -539,18 +542,113 @@ static void test_follower(void)
     o = look();
     ok(o.source == PC_SRC_PINGONE && W.calls == 1,
        "nothing handed over: the follower asks itself");
+    ok(W.counts[PC_CNT_COALESCED] == 0, "no call saved: not counted");
     ok(W.flight_ends == 0, "as no leader: it ends no flight");
 
-    /* A handed-over entry that is not fresh is not used. */
+    /* With TTL 0 the handed-over answer has no freshness at all: it is
+     * still the answer to the question the follower asked. */
     reset();
+    POL.allow_ttl = 0;
     memset(&e, 0, sizeof(e));
+    memset(&c, 0, sizeof(c));
+    c.id = "ttl0";
+    c.status = "ACCEPTED";
     e.kind = PC_CK_CONSENT;
-    e.fresh_until = W.now - 1;
+    e.consent = &c;
+    e.fresh_until = 0;
     W.flight_mode = PC_FLIGHT_FOLLOWED;
     W.follow.ok = 1;
     W.follow.entry = &e;
     o = look();
-    ok(o.source == PC_SRC_PINGONE, "a stale hand-over is not used");
+    ok(o.result == PC_LK_FOUND && strcmp(o.consent->id, "ttl0") == 0 &&
+       W.calls == 0, "TTL 0: a follower gets the leader's answer, no call");
+    ok(W.counts[PC_CNT_COALESCED] == 1, "counted as a call saved");
+}
+
+static int w_budget(void *b, int wait_ms, int *retry)
+{
+    world_t *w = b;
+    w->budget_asks++;
+    w->budget_waited = wait_ms;
+    if (w->budget > 0) {
+        w->budget--;
+        return 1;
+    }
+    *retry = 3;
+    return 0;
+}
+
+static void test_budget(void)
+{
+    pc_outcome_t o;
+
+    reset();
+    OPS.budget_take = w_budget;
+    W.budget = 1;
+    o = look();
+    ok(o.source == PC_SRC_PINGONE && W.budget_asks == 1 && W.budget == 0,
+       "a call takes one from the budget");
+    ok(W.budget_waited == POL.wait_ms,
+       "without a stale entry it may wait up to the timeout");
+    look();
+    ok(W.budget_asks == 1, "a hit takes nothing");
+
+    reset();
+    OPS.budget_take = w_budget;
+    W.budget = 0;
+    o = look();
+    ok(o.result == PC_LK_ERROR && strcmp(o.err.tag, "budget") == 0 &&
+       o.retry_after == 3, "over budget, nothing stale: an error, Retry-After");
+    ok(W.calls == 0 && W.counts[PC_CNT_BUDGET] == 1 &&
+       W.counts[PC_CNT_ERROR] == 0,
+       "no call; counted as over budget, not as a PingOne error");
+    ok(W.flight_ends == 1 && !W.ended.ok &&
+       strcmp(W.ended.err_tag, "budget") == 0,
+       "the followers of the flight get the same answer");
+
+    reset();
+    OPS.budget_take = w_budget;
+    POL.allow_ttl = 1;
+    POL.stale_window = 60;
+    W.budget = 1;
+    look();
+    W.now += SEC(5);
+    o = look();
+    ok(o.source == PC_SRC_STALE && W.calls == 1,
+       "over budget, a stale entry within the window decides");
+    ok(W.budget_waited == 0, "at once: no wait for budget");
+
+    reset();
+    OPS.budget_take = w_budget;
+    POL.fail_open = 1;
+    W.budget = 0;
+    o = look();
+    ok(o.result == PC_LK_FAIL_OPEN, "over budget under fail-open: allowed");
+
+    reset();
+    OPS.budget_take = w_budget;
+    W.budget = 0;
+    W.flight_mode = PC_FLIGHT_FOLLOWED;
+    W.follow.ok = 1;
+    {
+        pc_cache_entry_t e;
+        memset(&e, 0, sizeof(e));
+        e.kind = PC_CK_CONSENT;
+        W.follow.entry = &e;
+        o = look();
+    }
+    ok(o.result == PC_LK_FOUND && W.budget_asks == 0,
+       "a follower needs no budget");
+
+    reset();
+    OPS.budget_take = w_budget;
+    W.budget = 0;
+    {
+        pc_outcome_t u;
+        pc_lookup_user(&u, &OPS, &POL, ENV, "alice", p);
+        ok(u.result == PC_LK_ERROR && W.user_calls == 0,
+           "a username lookup needs budget too");
+    }
 }
 
 static void test_purge_race(void)
@@ -648,6 +746,7 @@ int main(void)
     test_fail_modes();
     test_backoff();
     test_follower();
+    test_budget();
     test_purge_race();
     test_cache_down();
     test_username();

@@ -1,0 +1,27 @@
+/*
+ * pc_ratelimit.h - the PingOne call budget of this server
+ * (`PingOneRateLimit`): one token bucket (src/pc_budget.h) in an area of
+ * the shared segment, so all processes share it.  Refusals are counted and
+ * logged at most once a minute.
+ */
+#ifndef PC_RATELIMIT_H
+#define PC_RATELIMIT_H
+
+#include "httpd.h"
+
+#include "pc_segment.h"
+
+pc_seg_area_t pc_ratelimit_area(void);
+
+/* post_config: calls per second (0: no budget) and burst. */
+void pc_ratelimit_configure(int rate, int burst);
+
+/* Take one call, waiting at most wait_ms for one: 1 taken; 0 not, with
+ * *retry_after the seconds until one is available. */
+int pc_ratelimit_take(request_rec *r, int wait_ms, int *retry_after);
+
+/* For status: the configured rate and burst (0: Off), and the calls
+ * available now. */
+void pc_ratelimit_state(int *rate, int *burst, double *available);
+
+#endif
