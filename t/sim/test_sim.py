@@ -21,6 +21,7 @@ import threading
 import time
 import unittest
 import urllib.parse
+import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SIM = os.path.join(HERE, "pingone-sim")
@@ -42,6 +43,8 @@ U = {
 }
 GHOST = "e0000000-0000-4000-8000-00000000dead"
 OTHER_ENV = "00000000-0000-4000-8000-000000000000"
+POPULATION = "b0000000-0000-4000-8000-000000000001"
+BULK_NS = uuid.UUID("6f1d0c2a-5b7e-4c39-9a41-0d3e8b2f7c15")     # docs/simulator.md
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 CT_REVOKE = {"Content-Type": "application/vnd.pingidentity.consent.revoke+json"}
 CT_ACCEPT = {"Content-Type": "application/vnd.pingidentity.consent.accept+json"}
@@ -871,6 +874,628 @@ class Plumbing(SimCase):
         self.assertEqual(self.sim.control("GET", "counts")[1]["by_user"][U["alice"]], 80)
 
 
+# ------------------------------------------------- scale: indexes and bulk
+
+def bulk_id(i):
+    return "f0000000-0000-4000-8000-%012d" % i
+
+
+def bulk_consent_id(uid, app):
+    return str(uuid.uuid5(BULK_NS, uid + "/" + app))
+
+
+class Scale(SimCase):
+    def bulk(self, **body):
+        return self.sim.control("POST", "bulk-users", body)
+
+    def user_ids(self, name):
+        r = self.sim.api("GET", "/users?filter=" + urllib.parse.quote('username eq "%s"' % name, safe=""),
+                         self.tok)
+        self.assertEqual(r.status, 200, r.raw)
+        return [u["id"] for u in r.json["_embedded"]["users"]]
+
+    def test_bulk_users_deterministic(self):
+        status, out = self.bulk(count=50, start=1000, application=APP1, scope=["openid", "profile"],
+                                status="ACCEPTED")
+        self.assertEqual(status, 201, out)
+        self.assertEqual((out["created"], out["updated"], out["consents"], out["application"]),
+                         (50, 0, 50, APP1))
+        self.assertEqual(out["first"], {"index": 1000, "id": bulk_id(1000), "username": "user1000"})
+        self.assertEqual(out["last"], {"index": 1049, "id": bulk_id(1049), "username": "user1049"})
+        self.assertIsInstance(out["ms"], (int, float))
+        self.assertEqual(bulk_id(1049), "f0000000-0000-4000-8000-000000001049")
+        self.assertEqual(self.user_ids("USER1049"), [bulk_id(1049)], "username lookup, any case")
+        self.assertEqual(self.user_ids("user999"), [])
+        r = self.sim.api("GET", "/users/" + bulk_id(1025), self.tok)
+        self.assertEqual((r.status, r.json["username"], r.json["enabled"]), (200, "user1025", True))
+        (c,) = self.consents(bulk_id(1025)).json["_embedded"]["oauthConsents"]
+        self.assertEqual((c["id"], c["status"], c["scope"], c["application"]["name"]),
+                         (bulk_consent_id(bulk_id(1025), APP1), "ACCEPTED", ["openid", "profile"],
+                          "Web Portal"))
+        # again: the same IDs, the pair's consent replaced, nothing doubled
+        status, again = self.bulk(count=50, start=1000, application=APP1)
+        self.assertEqual((status, again["created"], again["updated"]), (201, 0, 50))
+        (c2,) = self.consents(bulk_id(1025)).json["_embedded"]["oauthConsents"]
+        self.assertEqual(c2["id"], c["id"])
+        # another application: a second consent each; filters and paging see both
+        self.assertEqual(self.bulk(count=50, start=1000, application=APP2, scope=["openid"],
+                                   status="REVOKED")[0], 201)
+        items = self.consents(bulk_id(1000)).json["_embedded"]["oauthConsents"]
+        self.assertEqual([(x["application"]["id"], x["status"]) for x in items],
+                         [(APP1, "ACCEPTED"), (APP2, "REVOKED")])
+        (only,) = self.consents(bulk_id(1000), 'application.id eq "%s"' % APP2.upper()).json[
+            "_embedded"]["oauthConsents"]
+        self.assertEqual(only["id"], bulk_consent_id(bulk_id(1000), APP2))
+        (named,) = self.consents(bulk_id(1000), 'application.name eq "Web Portal"').json[
+            "_embedded"]["oauthConsents"]
+        self.assertEqual(named["application"]["id"], APP1)
+        r = self.sim.api("GET", "/users?limit=20", self.tok)
+        self.assertEqual(r.json["count"], 8 + 50)
+        seen = []
+        body = r.json
+        while True:
+            seen += [u["id"] for u in body["_embedded"]["users"]]
+            if "next" not in body["_links"]:
+                break
+            nxt = urllib.parse.urlsplit(body["_links"]["next"]["href"])
+            body = self.sim.call("GET", nxt.path + "?" + nxt.query,
+                                 headers={"Authorization": "Bearer " + self.tok}).json
+        self.assertEqual(seen, list(U.values()) + [bulk_id(i) for i in range(1000, 1050)])
+        # seeding is initial state: no audit events unless asked
+        self.assertEqual(self.sim.control("GET", "activities")[1]["events"], 0)
+        self.assertEqual(self.bulk(count=3, start=5, events=True)[0], 201)
+        kinds = [e["action"]["type"] for e in self.sim.control("GET", "activities")[1]["activities"]]
+        self.assertEqual(kinds, ["USER.CREATED", "OAUTH_CONSENT.ACCEPTED"] * 3)
+
+    def test_bulk_users_refusals(self):
+        for bad in ({}, {"count": 0}, {"count": "10"}, {"count": True}, {"count": 10, "start": -1},
+                    {"count": 10, "status": "MAYBE"}, {"count": 10, "application": "Web Portal"},
+                    {"count": 10, "scope": "openid"}, {"count": 10, "scope": [""]},
+                    {"count": 10, "colour": "blue"}, {"count": 10, "events": "yes"},
+                    {"count": 10, "start": 10 ** 12 - 5}):
+            status, out = self.bulk(**bad)
+            self.assertEqual(status, 400, bad)
+            self.assertIn("error", out)
+        self.assertEqual(self.sim.control("GET", "state")[1]["users"].__len__(), 8, "nothing seeded")
+
+    def test_indexes_follow_changes(self):
+        # renames move a user between names; equal names (any case) list in creation order
+        self.sim.control("POST", "users", {"id": GHOST, "username": "Alice"})
+        self.assertEqual(self.user_ids("alice"), [U["alice"], GHOST])
+        self.sim.control("POST", "users", {"id": GHOST, "username": "casper"})
+        self.assertEqual(self.user_ids("alice"), [U["alice"]])
+        self.assertEqual(self.user_ids("CASPER"), [GHOST])
+        self.sim.control("POST", "users", {"id": U["alice"], "username": "CASPER"})
+        self.assertEqual(self.user_ids("casper"), [U["alice"], GHOST], "listing order, not rename order")
+        self.sim.control("DELETE", "users/" + U["alice"])
+        self.assertEqual(self.user_ids("casper"), [GHOST])
+        self.assertEqual(self.consents(U["alice"]).status, 404)
+        # consents of one pair: added, replaced, revoked, deleted
+        for day in (1, 2, 3):
+            self.sim.control("POST", "consents", {"user_id": GHOST, "application_id": APP1, "scope": ["openid"],
+                                                  "replace": False,
+                                                  "consentedAt": "2024-01-0%dT00:00:00.000Z" % day})
+        self.sim.control("POST", "consents", {"user_id": GHOST, "application_id": APP2, "scope": ["openid"]})
+        ids = lambda flt=None: [c["id"] for c in self.consents(GHOST, flt).json["_embedded"]["oauthConsents"]]
+        everything = ids()
+        self.assertEqual(len(everything), 4)
+        self.assertEqual(ids('application.id eq "%s"' % APP1), everything[:3])
+        self.assertEqual(self.sim.control("POST", "revoke", {"user_id": GHOST, "application_id": APP1}),
+                         (200, {"revoked": 3}))
+        self.assertEqual([c["status"] for c in self.consents(GHOST).json["_embedded"]["oauthConsents"]],
+                         ["REVOKED"] * 3 + ["ACCEPTED"])
+        self.sim.control("POST", "consents", {"user_id": GHOST, "application_id": APP1, "scope": ["openid"]})
+        after = ids()
+        self.assertEqual(after[:1], everything[3:], "replace removed the pair's three, kept APP2's")
+        self.assertEqual(len(after), 2)
+        self.assertEqual(self.sim.control("POST", "delete-consents", {"user_id": GHOST, "consent_id": after[0]}),
+                         (200, {"deleted": 1}))
+        self.assertEqual(ids(), after[1:])
+        self.assertEqual(ids('application.id eq "%s"' % APP2), [])
+        # the state dump lists consents in creation order across users
+        dumped = [c["id"] for c in self.sim.control("GET", "state")[1]["consents"]]
+        self.assertEqual(dumped[-1], after[1])
+        self.assertNotIn("_seq", json.dumps(self.sim.control("GET", "state")[1]))
+
+    def test_keep_alive_under_concurrency(self):
+        results, errors = [], []
+
+        def worker():
+            conn = http.client.HTTPConnection("127.0.0.1", self.sim.port, timeout=30)
+            try:
+                sock = None
+                for i in range(25):
+                    r = self.sim.api("GET", consents_path(U["alice"]), self.tok, conn=conn)
+                    if sock is None:
+                        sock = conn.sock
+                    results.append((r.status, conn.sock is sock))
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(repr(e))
+            finally:
+                conn.close()
+
+        threads = [threading.Thread(target=worker) for _ in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(errors, [])
+        self.assertEqual(results, [(200, True)] * 300, "every answer 200, one connection per client")
+
+
+class BulkCommandLine(unittest.TestCase):
+    def test_bulk_option_and_reset(self):
+        sim = Sim("--bulk-users", "2000", "--bulk-start", "7", "--bulk-application", APP2,
+                  "--bulk-scope", "openid reports", "--bulk-status", "DECLINED")
+        try:
+            tok = sim.token()
+            r = sim.api("GET", consents_path(bulk_id(2006)), tok)
+            (c,) = r.json["_embedded"]["oauthConsents"]
+            self.assertEqual((c["id"], c["status"], c["scope"]),
+                             (bulk_consent_id(bulk_id(2006), APP2), "DECLINED", ["openid", "reports"]))
+            self.assertEqual(sim.api("GET", "/users/" + bulk_id(6), tok).status, 404)
+            self.assertEqual(sim.api("GET", "/users/" + bulk_id(2007), tok).status, 404)
+            self.assertEqual(sim.control("POST", "reset")[0], 200)
+            tok = sim.token()
+            self.assertEqual(sim.api("GET", "/users?limit=1", tok).json["count"], 8 + 2000,
+                             "reset goes back to the seed, bulk users included")
+            self.assertIn("seeded 2000 bulk users", slurp(sim.log))
+        finally:
+            sim.cleanup()
+        for args in (["--bulk-users", "0"], ["--bulk-users", "5", "--bulk-status", "MAYBE"],
+                     ["--bulk-users", "5", "--bulk-application", "nope"]):
+            p = subprocess.run([sys.executable, SIM, "--port", "0", "--seed", SEED] + args,
+                               capture_output=True, timeout=30)
+            self.assertNotEqual(p.returncode, 0, args)
+            self.assertIn(b"--bulk", p.stderr)
+
+
+# ------------------------------------------------------- user changes (API)
+
+class UserChanges(SimCase):
+    def test_create_update_disable_delete(self):
+        r = self.sim.api("POST", "/users", self.tok, {"username": "newbie"})
+        self.assertEqual(r.status, 201, r.raw)
+        uid = r.json["id"]
+        self.assertEqual((r.json["username"], r.json["enabled"]), ("newbie", True))
+        self.assertPingOneError(self.sim.api("POST", "/users", self.tok, {"username": "NEWBIE"}),
+                                400, "INVALID_DATA", "UNIQUENESS_VIOLATION")
+        self.assertPingOneError(self.sim.api("POST", "/users", self.tok, {"username": ""}),
+                                400, "INVALID_DATA", "INVALID_VALUE")
+        self.assertPingOneError(self.sim.api("POST", "/users", self.tok, "username=x", FORM),
+                                400, "INVALID_REQUEST")
+        r = self.sim.api("PATCH", "/users/" + uid, self.tok, {"username": "veteran"})
+        self.assertEqual((r.status, r.json["username"]), (200, "veteran"))
+        self.assertPingOneError(self.sim.api("PATCH", "/users/" + uid, self.tok, {"username": "Alice"}),
+                                400, "INVALID_DATA", "UNIQUENESS_VIOLATION")
+        r = self.sim.api("PUT", "/users/%s/enabled" % uid, self.tok, {"enabled": False})
+        self.assertEqual((r.status, r.json["enabled"]), (200, False))
+        self.assertFalse(self.sim.api("GET", "/users/" + uid, self.tok).json["enabled"])
+        self.assertPingOneError(self.sim.api("PUT", "/users/%s/enabled" % uid, self.tok, {"enabled": "no"}),
+                                400, "INVALID_DATA", "INVALID_VALUE")
+        r = self.sim.api("DELETE", "/users/" + uid, self.tok)
+        self.assertEqual((r.status, r.raw), (204, b""))
+        for method, path, body in (("GET", "/users/" + uid, None), ("DELETE", "/users/" + uid, None),
+                                   ("PATCH", "/users/" + uid, {"username": "x"}),
+                                   ("PUT", "/users/%s/enabled" % uid, {"enabled": True})):
+            self.assertPingOneError(self.sim.api(method, path, self.tok, body), 404, "NOT_FOUND")
+        self.assertPingOneError(self.sim.call("DELETE", "/v1/environments/%s/users/%s" % (ENV, U["bob"])),
+                                401, "ACCESS_FAILED", "INVALID_TOKEN")
+        c = self.sim.control("GET", "counts")[1]
+        self.assertEqual((c["user_post"], c["user_patch"], c["user_enabled"], c["user_delete"]), (4, 3, 3, 3))
+
+
+# ------------------------------------------------------- audit activities
+
+def iso(t):
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%03dZ" % (int(t * 1000) % 1000)
+
+
+class Activities(SimCase):
+    def setUp(self):
+        super().setUp()
+        self.since = iso(time.time() - 3600)
+        # most tests make many calls: lift the audit rate group (test_rate_group sets it)
+        self.assertEqual(self.sim.control("POST", "activities", {"rate_limit_per_second": 0})[0], 200)
+
+    def acts(self, flt=None, limit=None, method="GET", extra=None, token=None):
+        params = {}
+        if flt is not None:
+            params["filter"] = flt
+        if limit is not None:
+            params["limit"] = str(limit)
+        params.update(extra or {})
+        q = urllib.parse.urlencode(params, quote_via=urllib.parse.quote)
+        if method == "POST":
+            return self.sim.api("POST", "/activities", token or self.tok, q, FORM)
+        return self.sim.api("GET", "/activities" + ("?" + q if q else ""), token or self.tok)
+
+    def events(self, flt=None, **kw):
+        r = self.acts(flt or 'recordedat gt "%s"' % self.since, **kw)
+        self.assertEqual(r.status, 200, r.raw)
+        self.assertEqual(r.json["size"], len(r.json["_embedded"]["activities"]))
+        return r.json["_embedded"]["activities"]
+
+    def kinds(self, flt=None):
+        return [e["action"]["type"] for e in self.events(flt)]
+
+    def follow(self, href, method="GET", body=None):
+        nxt = urllib.parse.urlsplit(href)
+        h = {"Authorization": "Bearer " + self.tok}
+        if method == "POST":
+            h.update(FORM)
+        return self.sim.call(method, nxt.path + "?" + nxt.query, body, h)
+
+    def test_events_for_api_changes(self):
+        c = self.consents(U["alice"]).json["_embedded"]["oauthConsents"][0]
+        r = self.sim.api("PATCH", "/users/%s/oauthConsents/%s" % (U["alice"], c["id"]), self.tok,
+                         {"status": "REVOKED"}, CT_REVOKE)
+        corr = r.header("Correlation-Id")
+        self.sim.api("POST", "/users/%s/oauthConsents" % U["frank"], self.tok,
+                     {"application": {"id": APP2}, "scope": ["openid"]}, CT_ACCEPT)
+        uid = self.sim.api("POST", "/users", self.tok, {"username": "newbie"}).json["id"]
+        self.sim.api("PATCH", "/users/" + uid, self.tok, {"username": "veteran"})
+        self.sim.api("PUT", "/users/%s/enabled" % uid, self.tok, {"enabled": False})
+        self.sim.api("DELETE", "/users/" + uid, self.tok)
+        self.sim.api("PATCH", "/users/%s/oauthConsents/%s" % (U["alice"], GHOST), self.tok,
+                     {"status": "REVOKED"}, CT_REVOKE)                       # 404: no event
+        evs = self.events()
+        self.assertEqual([e["action"]["type"] for e in evs],
+                         ["OAUTH_CONSENT.REVOKED", "OAUTH_CONSENT.ACCEPTED", "USER.CREATED", "USER.UPDATED",
+                          "USER.DISABLED", "USER.DELETED"])
+        revoked = evs[0]
+        self.assertEqual(revoked["correlationId"], corr)
+        self.assertEqual(revoked["actors"]["client"]["id"], CID, "the worker that called")
+        self.assertEqual([(x["type"], x["id"]) for x in revoked["resources"]],
+                         [("USER", U["alice"]), ("OAUTH_CONSENT", c["id"])])
+        self.assertEqual(revoked["resources"][1]["application"], {"id": APP1})
+        self.assertEqual(evs[1]["resources"][0]["id"], U["frank"])
+        self.assertEqual({e["resources"][0]["id"] for e in evs[2:]}, {uid})
+        self.assertEqual(evs[2]["resources"][0]["name"], "newbie")
+        self.assertEqual(evs[5]["resources"][0]["name"], "veteran")
+        stamps = [e["recordedAt"] for e in evs]
+        self.assertEqual(stamps, sorted(stamps))
+        self.assertEqual(len({e["id"] for e in evs}), 6)
+
+    def test_events_for_control_changes(self):
+        ctl = self.sim.control
+        ctl("POST", "consents", {"user_id": U["frank"], "application_id": APP1, "scope": ["openid"]})
+        ctl("POST", "consents", {"user_id": U["frank"], "application_id": APP2, "scope": ["openid"],
+                                 "status": "DECLINED"})
+        ctl("POST", "revoke", {"user_id": U["frank"], "application_id": APP1})
+        ctl("POST", "revoke", {"user_id": U["frank"], "application_id": APP1})        # nothing to revoke
+        self.assertEqual(ctl("POST", "delete-consents", {"user_id": U["frank"], "application_id": APP2}),
+                         (200, {"deleted": 1}))
+        ctl("POST", "consents", {"user_id": GHOST, "username": "ghost", "application_id": APP1,
+                                 "client_id": "some-app"})
+        ctl("POST", "users", {"id": GHOST, "username": "ghost", "enabled": False})
+        ctl("POST", "users", {"id": GHOST, "username": "ghost2", "enabled": True})
+        ctl("DELETE", "users/" + GHOST)
+        ctl("DELETE", "users/" + GHOST)                                            # gone already
+        self.assertEqual(self.kinds(), [
+            "OAUTH_CONSENT.ACCEPTED", "OAUTH_CONSENT.DECLINED", "OAUTH_CONSENT.REVOKED", "OAUTH_CONSENT.DELETED",
+            "USER.CREATED", "OAUTH_CONSENT.ACCEPTED", "USER.DISABLED", "USER.UPDATED", "USER.DELETED"])
+        evs = self.events()
+        self.assertEqual(evs[5]["actors"]["client"]["id"], "some-app")
+        self.assertEqual(evs[3]["resources"][1]["application"], {"id": APP2})
+        self.assertEqual(self.sim.control("POST", "delete-consents", {"user_id": GHOST})[0], 400)
+
+    def test_event_shape_matches_webhook(self):
+        self.sim.control("POST", "revoke", {"user_id": U["alice"], "application_id": APP1})
+        (e,) = self.events()
+        self.assertRegex(e["id"], r"^[0-9a-f-]{36}$")
+        self.assertRegex(e["recordedAt"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+        self.assertEqual(e["createdAt"], e["recordedAt"])
+        self.assertRegex(e["correlationId"], r"^[0-9a-f-]{36}$")
+        self.assertEqual(e["action"], {"type": "OAUTH_CONSENT.REVOKED", "description": "OAuth Consent Revoked"})
+        self.assertEqual(e["result"]["status"], "SUCCESS")
+        self.assertEqual(e["environment"], {"id": ENV})
+        self.assertEqual(e["actors"]["user"], {"id": U["alice"], "type": "USER", "name": "alice"})
+        self.assertEqual(e["actors"]["client"]["type"], "CLIENT")
+        user = e["resources"][0]
+        self.assertEqual((user["type"], user["name"], user["environment"], user["population"]),
+                         ("USER", "alice", {"id": ENV}, {"id": POPULATION}))
+        # the webhook delivery of the same change has the same shape
+        got = []
+
+        class Once(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        httpd = http.server.HTTPServer(("127.0.0.1", 0), Once)
+        t = threading.Thread(target=httpd.handle_request)
+        t.start()
+        self.sim.control("POST", "webhook", {"url": "http://127.0.0.1:%d/" % httpd.server_address[1],
+                                             "events": [{"type": "OAUTH_CONSENT.REVOKED", "user_id": U["alice"],
+                                                         "application_id": APP1}]})
+        t.join(10)
+        httpd.server_close()
+        hook = got[0][0]
+
+        def shape(obj):
+            if isinstance(obj, dict):
+                return {k: shape(v) for k, v in obj.items()}
+            if isinstance(obj, list):
+                return [shape(v) for v in obj]
+            return type(obj).__name__
+
+        self.assertEqual(shape(hook), shape(e))
+        self.assertEqual(hook["resources"][1]["id"], e["resources"][1]["id"], "the revoked consent")
+
+    def test_filter_grammar_accepts(self):
+        # three events in three distinct milliseconds (the bounds below single one out)
+        self.sim.control("POST", "revoke", {"user_id": U["alice"], "application_id": APP1})
+        time.sleep(0.01)
+        self.sim.control("POST", "consents", {"user_id": U["bob"], "application_id": APP2, "scope": ["openid"],
+                                              "replace": False, "client_id": "app-client"})
+        time.sleep(0.01)
+        self.sim.control("POST", "users", {"id": U["carol"], "username": "carol", "enabled": False})
+        (rev, acc, dis) = self.events()
+        later = iso(time.time() + 3600)
+        cases = [
+            ('recordedat gt "%s"' % self.since, [rev, acc, dis]),
+            ('RECORDEDAT GE "%s"' % self.since, [rev, acc, dis]),
+            ('recordedAt gt "%s" AND recordedAt lt "%s"' % (self.since, later), [rev, acc, dis]),
+            ('recordedat ge "%s" and recordedat le "%s"' % (acc["recordedAt"], acc["recordedAt"]), [acc]),
+            ('recordedat gt "%s"' % dis["recordedAt"], []),
+            ('recordedat ge "%s"' % dis["recordedAt"], [dis]),
+            ('recordedat gt "%s" and recordedat lt "%s"' % (self.since, rev["recordedAt"]), []),
+            ('recordedat gt "%s" and action.type eq "OAUTH_CONSENT.REVOKED"' % self.since, [rev]),
+            ('recordedat gt "%s" and ACTION.TYPE EQ "user.disabled"' % self.since, [dis]),
+            ('recordedat gt "%s" and (action.type eq "OAUTH_CONSENT.REVOKED" or action.type eq "USER.DISABLED")'
+             % self.since, [rev, dis]),
+            ('(action.type eq "OAUTH_CONSENT.ACCEPTED") and (recordedat gt "%s")' % self.since, [acc]),
+            ('recordedat gt "%s" and resources.id eq "%s"' % (self.since, U["bob"]), [acc]),
+            ('recordedat gt "%s" and resources.id eq "%s"' % (self.since, rev["resources"][1]["id"]), [rev]),
+            ('recordedat gt "%s" and resources.type eq "OAUTH_CONSENT" and resources.id eq "%s"'
+             % (self.since, U["alice"]), [rev]),
+            ('recordedat gt "%s" and correlationid eq "%s"' % (self.since, dis["correlationId"]), [dis]),
+            ('recordedat gt "%s" and actors.client.id eq "app-client"' % self.since, [acc]),
+            ('recordedat gt "%s" and actors.user.id eq "%s"' % (self.since, U["carol"]), [dis]),
+            ('recordedat gt "%s" and actors.user.name eq "CAROL"' % self.since, [dis]),
+            ('recordedat gt "%s" and resources.population.id eq "%s"' % (self.since, POPULATION), [rev, acc, dis]),
+            ('recordedat gt "%s" and action.type eq "USER.DELETED"' % self.since, []),
+            ('recordedat gt "%s" and action.type eq "A" and action.type eq "B"' % self.since, []),
+            ('recordedat gt "%s+00:00"' % self.since[:-1], [rev, acc, dis]),
+            ('recordedat gt "%s123Z"' % self.since[:-1], [rev, acc, dis]),
+            ('recordedat gt "%sZ"' % self.since[:19], [rev, acc, dis]),
+            ('recordedat gt "%s" and action.type eq "we\\"ird\\\\"' % self.since, []),
+        ]
+        for flt, want in cases:
+            got = self.events(flt)
+            self.assertEqual([e["id"] for e in got], [e["id"] for e in want], flt)
+            self.assertEqual(self.acts(flt).json["count"], len(want), flt)
+
+    def test_filter_grammar_rejects(self):
+        s = self.since
+        for flt in (None, "", "   ", 'action.type eq "USER.DELETED"', 'recordedat lt "%s"' % s,
+                    'recordedat eq "%s"' % s, 'recordedat gt %s' % s, 'recordedat gt "yesterday"',
+                    'recordedat gt "2026-13-01T00:00:00Z"', 'recordedat gt "2026-01-01T00:00:00+02:00"',
+                    'recordedat gt "2026-01-01"', 'recordedat gt "%s" and action.type gt "X"' % s,
+                    'recordedat gt "%s" and action.type ne "X"' % s, 'recordedat gt "%s" and user.id eq "x"' % s,
+                    'recordedat gt "%s" or action.type eq "X"' % s,
+                    'recordedat gt "%s" and action.type eq "A" or action.type eq "B"' % s,
+                    '(recordedat gt "%s" or action.type eq "X")' % s,
+                    'recordedat gt "%s" and ((action.type eq "A"))' % s,
+                    'recordedat gt "%s" and (action.type eq "A" and action.type eq "B")' % s,
+                    'recordedat gt "%s" and (action.type eq "A"' % s,
+                    'recordedat gt "%s" and action.type eq "A")' % s,
+                    'recordedat gt "%s" and' % s, 'and recordedat gt "%s"' % s,
+                    'recordedat gt "%s" action.type eq "A"' % s,
+                    'recordedat gt "%s" and action.type eq "unterminated' % s,
+                    'recordedat gt "%s" and action.type eq "bad\\n"' % s,
+                    'recordedat gt "%s" and action.type eq "A" ; drop' % s):
+            r = self.acts(flt)
+            body = self.assertPingOneError(r, 400, "INVALID_DATA", "INVALID_FILTER")
+            self.assertEqual(body["details"][0]["target"], "filter", flt)
+
+    def test_paging_with_next_links(self):
+        for i in range(7):
+            self.sim.control("POST", "users", {"id": GHOST, "username": "ghost%d" % i})
+        everything = self.events()
+        self.assertEqual(len(everything), 7)
+        flt = 'recordedat gt "%s"' % self.since
+        r = self.acts(flt, 3)
+        pages = []
+        while True:
+            self.assertEqual(r.status, 200, r.raw)
+            body = r.json
+            self.assertEqual((body["count"], body["size"]), (7, len(body["_embedded"]["activities"])))
+            pages.append([e["id"] for e in body["_embedded"]["activities"]])
+            if "next" not in body["_links"]:
+                break
+            href = body["_links"]["next"]["href"]
+            base = "http://127.0.0.1:%d/v1/environments/%s/activities?cursor=" % (self.sim.port, ENV)
+            self.assertTrue(href.startswith(base), href)
+            self.assertNotIn("recordedat", href.lower(), "the filter stays out of the URL")
+            r = self.follow(href)
+        self.assertEqual([len(p) for p in pages], [3, 3, 1])
+        self.assertEqual(sum(pages, []), [e["id"] for e in everything])
+        self.assertNotIn("next", self.acts(flt, 7).json["_links"], "no next link without more items")
+        self.assertIn("next", self.acts(flt, 6).json["_links"])
+        # POST: the filter in the body; the next link (a cursor) by GET, or by POST with the filter again
+        r = self.acts(flt, 4, method="POST")
+        self.assertEqual(([e["id"] for e in r.json["_embedded"]["activities"]]), pages[0] + pages[1][:1])
+        href = r.json["_links"]["next"]["href"]
+        self.assertEqual([e["id"] for e in self.follow(href).json["_embedded"]["activities"]], pages[1][1:] + pages[2])
+        again = self.follow(href, "POST", urllib.parse.urlencode({"filter": flt}))
+        self.assertEqual(again.json["size"], 3)
+        other = self.follow(href, "POST", urllib.parse.urlencode({"filter": flt + ' and action.type eq "X"'}))
+        self.assertPingOneError(other, 400, "INVALID_DATA", "INVALID_VALUE")
+        # a page may hold fewer items than the limit
+        self.sim.control("POST", "activities", {"max_page_items": 2})
+        r = self.acts(flt, 5)
+        self.assertEqual((r.json["size"], r.json["count"]), (2, 7))
+        self.assertIn("next", r.json["_links"])
+        self.assertEqual(self.follow(r.json["_links"]["next"]["href"]).json["size"], 2)
+        # limits and cursors
+        for bad in ("0", "1001", "x", "-1"):
+            self.assertPingOneError(self.acts(flt, bad), 400, "INVALID_DATA", "INVALID_VALUE")
+        self.assertEqual(self.acts(flt, 1000).status, 200)
+        self.assertPingOneError(self.acts(extra={"cursor": "nope"}), 400, "INVALID_DATA", "INVALID_VALUE")
+
+    def test_post_form(self):
+        self.sim.control("POST", "revoke", {"user_id": U["alice"], "application_id": APP1})
+        flt = 'recordedat gt "%s"' % self.since
+        r = self.acts(flt, method="POST")
+        self.assertEqual((r.status, r.json["size"]), (200, 1))
+        self.assertEqual(r.json["_embedded"]["activities"], self.events(flt))
+        r = self.sim.api("POST", "/activities", self.tok, {"filter": flt})
+        self.assertPingOneError(r, 400, "INVALID_REQUEST")
+        r = self.sim.api("POST", "/activities?filter=" + urllib.parse.quote(flt), self.tok,
+                         urllib.parse.urlencode({"filter": flt}), FORM)
+        self.assertPingOneError(r, 400, "INVALID_REQUEST")
+        r = self.sim.api("POST", "/activities", self.tok, "limit=5", FORM)
+        self.assertPingOneError(r, 400, "INVALID_DATA", "INVALID_FILTER")
+
+    def test_ingestion_delay(self):
+        self.assertEqual(self.sim.control("POST", "activities", {"ingestion_delay_ms": 600000})[0], 200)
+        self.sim.control("POST", "revoke", {"user_id": U["alice"], "application_id": APP1})
+        self.assertEqual(self.events(), [], "not visible yet")
+        logged = self.sim.control("GET", "activities")[1]
+        self.assertEqual((logged["events"], logged["ingestion_delay_ms"]), (1, 600000))
+        happened = logged["activities"][0]["recordedAt"]
+        self.sim.control("POST", "activities", {"ingestion_delay_ms": 0})
+        (e,) = self.events()
+        self.assertEqual(e["recordedAt"], happened, "recordedAt is when it happened")
+        # a short delay: the event shows up once the delay has passed, never before
+        self.sim.control("POST", "activities", {"ingestion_delay_ms": 700})
+        self.sim.control("POST", "revoke", {"user_id": U["carol"], "application_id": APP1})
+        deadline = time.time() + 30
+        while True:
+            before = time.time()
+            evs = self.events()
+            if len(evs) == 2:
+                break
+            self.assertLess(time.time(), deadline)
+            time.sleep(0.05)
+        visible_at = time.time()
+        recorded = evs[1]["recordedAt"]
+        self.assertLessEqual(recorded, iso(visible_at - 0.7 + 0.001), (recorded, before))
+
+    def test_rate_group(self):
+        self.sim.control("POST", "activities", {"rate_limit_per_second": 10})
+        self.sim.control("POST", "reset-counts")
+        flt = 'recordedat gt "%s"' % self.since
+        statuses, limited = [], None
+        for _ in range(300):
+            r = self.acts(flt)
+            statuses.append(r.status)
+            if r.status == 429:
+                limited = r
+                break
+        self.assertIsNotNone(limited, "no 429 in %d calls" % len(statuses))
+        self.assertGreaterEqual(statuses.count(200), 10, "ten calls a second are admitted")
+        body = self.assertPingOneError(limited, 429, "REQUEST_LIMITED", "LIMIT_EXCEEDED")
+        self.assertTrue(limited.header("Retry-After").isdigit())
+        self.assertGreaterEqual(int(limited.header("Retry-After")), 1)
+        self.assertIsInstance(body["message"], str)
+        self.assertEqual(self.consents(U["alice"]).status, 200, "the other endpoints are not in the group")
+        c = self.sim.control("GET", "counts")[1]
+        self.assertEqual((c["activities"], c["activities_limited"]), (len(statuses), 1))
+        self.assertEqual(c["consents"], 1)
+        deadline = time.time() + 30
+        while self.acts(flt).status != 200:
+            self.assertLess(time.time(), deadline, "the group never admitted a call again")
+            time.sleep(0.2)
+        self.sim.control("POST", "activities", {"rate_limit_per_second": 0})
+        self.assertEqual({self.acts(flt).status for _ in range(30)}, {200}, "0 = no limit")
+
+    def test_faults(self):
+        flt = 'recordedat gt "%s"' % self.since
+
+        def fault(**kw):
+            self.assertEqual(self.sim.control("POST", "faults", dict(endpoint="activities", **kw))[0], 201)
+
+        fault(type="status", status=500)
+        self.assertPingOneError(self.acts(flt), 500, "UNEXPECTED_ERROR")
+        fault(type="rate_limit")
+        r = self.acts(flt)
+        self.assertPingOneError(r, 429, "REQUEST_LIMITED", "LIMIT_EXCEEDED")
+        self.assertEqual(r.header("Retry-After"), "2")
+        fault(type="latency", latency_ms=300)
+        t0 = time.monotonic()
+        self.assertEqual(self.acts(flt).status, 200)
+        self.assertGreaterEqual(time.monotonic() - t0, 0.29)
+        fault(type="malformed")
+        r = self.acts(flt)
+        self.assertEqual(r.status, 200)
+        self.assertTrue(r.raw.startswith(b'{"_embedded": {"activities": ['))
+        self.assertRaises(ValueError, json.loads, r.raw)
+        fault(type="status", status=503)
+        self.assertEqual(self.consents(U["alice"]).status, 200, "a fault on activities stays there")
+        self.assertEqual(self.acts(flt).status, 503)
+
+    def test_audit_role_auth_and_env(self):
+        flt = 'recordedat gt "%s"' % self.since
+        self.assertEqual(self.sim.control("POST", "activities", {"audit_role": False})[0], 200)
+        body = self.assertPingOneError(self.acts(flt), 403, "ACCESS_FAILED", "INSUFFICIENT_PERMISSIONS")
+        self.assertIn("audit", body["details"][0]["message"])
+        self.assertPingOneError(self.acts(flt, method="POST"), 403, "ACCESS_FAILED")
+        self.sim.control("POST", "activities", {"audit_role": True})
+        self.assertEqual(self.acts(flt).status, 200)
+        self.assertPingOneError(self.acts(flt, token="nope"), 401, "ACCESS_FAILED", "INVALID_TOKEN")
+        r = self.sim.api("GET", "/activities?filter=" + urllib.parse.quote(flt), self.tok, env=OTHER_ENV)
+        self.assertPingOneError(r, 404, "NOT_FOUND")
+        r = self.sim.api("DELETE", "/activities", self.tok)
+        self.assertEqual((r.status, r.header("Allow")), (405, "GET, POST"))
+
+    def test_inject_and_retention(self):
+        now = time.time()
+        ctl = self.sim.control
+        self.assertEqual(ctl("POST", "activities/inject", {"event": {"id": 5, "action": "nope"}})[0], 201)
+        foreign = {"id": "f0reign", "recordedAt": iso(now - 60), "action": {"type": "OAUTH_CONSENT.REVOKED"},
+                   "environment": {"id": OTHER_ENV},
+                   "resources": [{"type": "USER", "id": U["alice"], "environment": {"id": OTHER_ENV}}]}
+        self.assertEqual(ctl("POST", "activities/inject", {"event": foreign}), (201, {"injected": 1, "events": 2}))
+        self.assertEqual(ctl("POST", "activities/inject", {"events": [
+            "garbage", {"id": "old", "recordedAt": iso(now - 15 * 86400)},
+            {"id": "13days", "recordedAt": iso(now - 13 * 86400)}, None]})[0], 201)
+        self.sim.control("POST", "revoke", {"user_id": U["alice"], "application_id": APP1})
+        month = 'recordedat gt "%s"' % iso(now - 30 * 86400)
+        got = self.events(month)
+        self.assertEqual(got[:2], [{"id": "13days", "recordedAt": iso(now - 13 * 86400)}, foreign],
+                         "in time order, as injected; nothing older than 14 days")
+        self.assertEqual(got[2:4], [{"id": 5, "action": "nope"}, "garbage"])
+        self.assertIsNone(got[4])
+        self.assertEqual(got[5]["action"]["type"], "OAUTH_CONSENT.REVOKED")
+        self.assertEqual(len(got), 6)
+        typed = self.events(month + ' and action.type eq "OAUTH_CONSENT.REVOKED"')
+        self.assertEqual([e["id"] for e in typed], ["f0reign", got[5]["id"]], "malformed events do not match")
+        by_user = self.events(month + ' and resources.id eq "%s"' % U["alice"])
+        self.assertEqual(len(by_user), 2)
+        for bad in ({}, {"event": 1, "events": []}, {"events": "x"}):
+            self.assertEqual(ctl("POST", "activities/inject", bad)[0], 400, bad)
+        self.assertEqual(ctl("POST", "activities/other", {"event": 1})[0], 404)
+        self.assertEqual(ctl("DELETE", "activities"), (200, {"cleared": 6}))
+        self.assertEqual(self.events(month), [])
+
+    def test_control_settings_and_reset(self):
+        self.sim.control("POST", "reset")
+        status, got = self.sim.control("GET", "activities")
+        self.assertEqual((status, got), (200, {"ingestion_delay_ms": 0, "rate_limit_per_second": 10,
+                                               "audit_role": True, "max_page_items": 0, "events": 0,
+                                               "activities": []}))
+        status, got = self.sim.control("POST", "activities", {"ingestion_delay_ms": 250, "max_page_items": 3})
+        self.assertEqual((status, got["ingestion_delay_ms"], got["max_page_items"], got["rate_limit_per_second"]),
+                         (200, 250, 3, 10))
+        for bad in ({"ingestion_delay_ms": -1}, {"rate_limit_per_second": 1.5}, {"audit_role": "no"},
+                    {"max_page_items": True}, {"colour": 1}):
+            self.assertEqual(self.sim.control("POST", "activities", bad)[0], 400, bad)
+        self.sim.control("POST", "revoke", {"user_id": U["alice"], "application_id": APP1})
+        self.assertEqual(self.sim.control("GET", "state")[1]["activities"], 1)
+        self.sim.control("POST", "reset")
+        got = self.sim.control("GET", "activities")[1]
+        self.assertEqual((got["events"], got["ingestion_delay_ms"], got["max_page_items"]), (0, 0, 0))
+        self.tok = self.sim.token()
+
+
 # ----------------------------------------------------------------- webhook
 
 class Receiver(http.server.BaseHTTPRequestHandler):
@@ -930,7 +1555,8 @@ class Webhook(SimCase):
         self.assertEqual(e["actors"]["user"], {"id": U["alice"], "type": "USER", "name": "alice"})
         self.assertEqual(e["actors"]["client"]["type"], "CLIENT")
         self.assertEqual(e["resources"][0], {"type": "USER", "id": U["alice"], "name": "alice",
-                                             "environment": {"id": ENV}, "href": e["resources"][0]["href"]})
+                                             "environment": {"id": ENV}, "population": {"id": POPULATION},
+                                             "href": e["resources"][0]["href"]})
         self.assertEqual((e["resources"][1]["type"], e["resources"][1]["id"]),
                          ("OAUTH_CONSENT", "c0000000-0000-4000-8000-000000000001"))
         self.assertEqual(e["result"]["status"], "SUCCESS")
