@@ -130,6 +130,13 @@ teardown() {
         nok "the test site's port $port closed after the reload"; }
   fi
   [ -z "$sim_pid" ] || { kill "$sim_pid" 2>/dev/null; wait "$sim_pid" 2>/dev/null; }
+  # apache2ctl (even configtest) creates the run and lock directories; drop
+  # those that were not there if empty (anything left inside is a leak that
+  # verify reports).
+  local d
+  for d in "$APACHE_RUN_DIR/socks" "$APACHE_RUN_DIR" "$APACHE_LOCK_DIR"; do
+    grep -qx "d $d" "$tmp/before/run" || rmdir "$d" 2>/dev/null
+  done
   # Log files Apache created during this run (existing ones only grew).
   comm -13 <(grep '^f ' "$tmp/before/logs") \
            <(find "$APACHE_LOG_DIR" -printf '%y %p\n' 2>/dev/null | sort | grep '^f ') |
