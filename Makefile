@@ -7,6 +7,10 @@
 #                Apache::Test under the prefork, worker and event MPMs
 #   make         build build/mod_pingone_consent.so
 #   make install copy the module into Apache's module directory (root)
+#   make deb     build/libapache2-mod-pingone-consent_<version>_<arch>.deb
+#                (debian/, dh_apache2), checked with lintian
+#   make test-deb  install that package on this machine's apache2, gate a
+#                site against the simulator, remove it, check no trace (root)
 #
 # Run as root on Debian 12, `make run` and `make test` first install the
 # Debian packages they need (see DEB_PACKAGES).
@@ -44,7 +48,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(HIREDIS_SSL)) \
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) $(HIREDIS_SSL))
 APXS_INC   = $(shell $(APXS) -q INCLUDEDIR)
 CFLAGS    ?= -O2 -g
-ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) -fPIC -fvisibility=hidden \
+ALL_CFLAGS = -std=c11 $(WARN) $(CPPFLAGS) $(CFLAGS) -fPIC -fvisibility=hidden \
              -fstack-protector-strong -D_FORTIFY_SOURCE=2 \
              $(PKG_CFLAGS) -I$(APXS_INC) -Isrc -Iapache
 UNIT_CFLAGS = -std=c11 $(WARN) -O1 -g -fsanitize=address,undefined \
@@ -53,7 +57,7 @@ UNIT_CFLAGS = -std=c11 $(WARN) -O1 -g -fsanitize=address,undefined \
 
 MODULE    := $(BUILD)/mod_pingone_consent.so
 
-.PHONY: all deps install test unit test-unit test-sim test-docs test-httpd run stop \
+.PHONY: all deps install deb test-deb test unit test-unit test-sim test-docs test-httpd run stop \
         clean configtest bench fuzz test-fuzz test-asan test-valgrind soak
 
 all: $(MODULE)
@@ -69,13 +73,25 @@ $(BUILD)/obj/%.o: %.c $(HEADERS) | $(BUILD)
 
 $(MODULE): $(patsubst %.c,$(BUILD)/obj/%.o,$(CORE_SRC) $(GLUE_SRC)) tools/module.map
 	$(CC) -shared -Wl,--version-script=tools/module.map -Wl,-z,relro,-z,now \
-	  -o $@ $(filter %.o,$^) $(PKG_LIBS)
+	  $(LDFLAGS) -o $@ $(filter %.o,$^) $(PKG_LIBS)
 
 $(BUILD):
 	@mkdir -p $(BUILD)
 
 install: $(MODULE)
 	install -m 644 $(MODULE) $(shell $(APXS) -q LIBEXECDIR)/
+
+# --- the Debian package ----------------------------------------------------
+# Built from a copy of the tree (dpkg-buildpackage writes to the parent
+# directory); as root the build dependencies in debian/control are installed.
+deb:
+	@bash tools/build-deb.sh
+
+# Root on Debian only (a TAP skip otherwise): installs, uses and purges the
+# package on the machine's own apache2 and checks it left no trace.
+test-deb:
+	@[ "$$(id -u)" -ne 0 ] || bash tools/deps.sh apache2 curl iproute2 python3
+	prove -v --exec bash tools/test-deb.sh
 
 # --- tests ---------------------------------------------------------------
 $(BUILD)/unit/%: t/unit/%.c $(CORE_SRC) $(HEADERS) t/unit/tap.h t/unit/redis_harness.h

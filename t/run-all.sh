@@ -27,6 +27,9 @@ stage fuzz-replay make --no-print-directory test-fuzz
 stage simulator make --no-print-directory test-sim
 stage docs make --no-print-directory test-docs
 stage httpd make --no-print-directory test-httpd
+# The Debian package on this machine's own apache2 (root on Debian only;
+# the script prints a TAP skip otherwise).
+stage deb make --no-print-directory test-deb
 
 echo
 if [ ${#bad_stages[@]} -gt 0 ]; then
