@@ -56,11 +56,13 @@ static apr_table_t *parse_form(request_rec *r, const char *s)
 static int admin_status(request_rec *r)
 {
     pc_counters_t c;
+    pc_dcache_stats_t cs;
     const char *json = "";
     int i, p50, p90, p99;
     apr_uint64_t n;
 
     pc_counters_read(&c);
+    pc_dcache_stats(&cs, r);
     for (i = 0; i < PC_CNT_MAX; i++)
         json = apr_psprintf(r->pool, "%s%s\"%s\":%" APR_UINT64_T_FMT, json,
                             i ? "," : "", pc_counter_names[i], c.v[i]);
@@ -68,13 +70,18 @@ static int admin_status(request_rec *r)
     return pc_send_json(
         r, HTTP_OK,
         apr_psprintf(r->pool,
-                     "{\"cache\":{\"provider\":\"%s\",\"entries\":%ld},"
+                     "{\"cache\":{\"provider\":\"%s\",\"entries\":%ld,"
+                     "\"capacity\":%" APR_UINT64_T_FMT ",\"evictions\":%"
+                     APR_UINT64_T_FMT ",\"evictions_fresh\":%"
+                     APR_UINT64_T_FMT "},"
                      "\"counters\":{%s},"
                      "\"pingone_latency_ms\":{\"calls\":%" APR_UINT64_T_FMT
                      ",\"p50\":%d,\"p90\":%d,\"p99\":%d},"
                      "\"token_expires_in\":%d,\"backoff_seconds\":%d}",
                      pc_log_safe(r->pool, pc_dcache_name(), 200),
-                     pc_dcache_entries(r), json, n, p50, p90, p99, pc_tokens_seconds_left(),
+                     cs.entries, cs.capacity, cs.evictions,
+                     cs.evictions_fresh, json, n, p50, p90, p99,
+                     pc_tokens_seconds_left(),
                      pc_backoff_left(apr_time_now())));
 }
 

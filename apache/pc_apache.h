@@ -5,7 +5,7 @@
  * Where state lives (docs/architecture.md):
  *   request      pc_req_state (request_config)
  *   child        the PingOne clients (pc_child.c), per-process copies of
- *                decisions (pc_l1.c), remote-cache caller threads
+ *                remote-cache caller threads
  *   server       the shared segment (pc_segment.c and its areas)
  *   farm         the remote cache server (pc_dcache.c)
  * The config records below hold configuration only, resolved to effective
@@ -34,6 +34,10 @@ extern module AP_MODULE_DECLARE_DATA __attribute__((visibility("default")))
 #define PC_DEFAULT_ALLOW_TTL 60
 #define PC_DEFAULT_DENY_TTL 10
 #define PC_DEFAULT_RATE_LIMIT 50
+#define PC_DEFAULT_CACHE_ENTRIES 262144
+/* Shared memory a decision takes in the local table (a 256-byte slot and
+ * its share of the bucket header): for sizing and the shmcb conversion. */
+#define PC_BYTES_PER_DECISION 264
 #define PC_NOTE "pingone-consent"
 
 /* Server / virtual host scope.  Fields marked "raw" are as configured (for
@@ -58,6 +62,8 @@ typedef struct pc_srv_conf {
     int ssl_verify;
     apr_off_t max_response;
     const char *cache_spec;     /* PingOneConsentCache (main server only) */
+    apr_uint64_t cache_size;    /* PingOneConsentCacheSize (main only) */
+    int cache_size_set;
     int allow_ttl;              /* PingOneConsentCacheTTL */
     int deny_ttl;
     int stale_if_error;         /* PingOneConsentStaleIfError */

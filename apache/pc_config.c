@@ -60,6 +60,10 @@ void *pc_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     TAKE_INT(ssl_verify);
     TAKE_INT(max_response);
     TAKE_PTR(cache_spec);
+    if (add->cache_size_set) {
+        m->cache_size = add->cache_size;
+        m->cache_size_set = 1;
+    }
     if (add->allow_ttl != PC_UNSET) {
         m->allow_ttl = add->allow_ttl;
         m->deny_ttl = add->deny_ttl;
@@ -101,6 +105,8 @@ static void resolve_server(pc_srv_conf *sc, int index)
     }
     sc->stale_if_error = or_default(sc->stale_if_error, 0);
     sc->fail_open = sc->fail_open == 1;
+    if (!sc->cache_size_set)
+        sc->cache_size = PC_DEFAULT_CACHE_ENTRIES;
     if (sc->rate_limit == PC_UNSET) {
         sc->rate_limit = PC_DEFAULT_RATE_LIMIT;
         sc->rate_burst = PC_DEFAULT_RATE_LIMIT;

@@ -1,16 +1,19 @@
 /*
  * pc_dcache.c - the decision cache (see pc_dcache.h).
  *
- * Survival across `apachectl graceful`: a shmcb instance is created once
- * in the process pool and found again by the next generation.  Its code
- * lives in mod_socache_shmcb.so, which httpd unloads and reloads on a
- * restart, so that module is pinned in memory with one extra dlopen()
- * reference: the reload maps the very same code and the old instance stays
- * valid.  Remote providers (redis, memcache) keep their entries on their
- * server and are simply created anew each generation.
+ * Where entries are kept: in this server's own table (pc_local.c) by
+ * default, or in a farm cache reached through an Apache socache provider
+ * (redis, memcache) when PingOneConsentCache names one.  The local table
+ * does not sit in front of a socache farm cache: nothing would tell it
+ * about a purge made on another server.  Remote providers keep their
+ * entries on their server and are created anew each generation.
+ *
+ * Everything below works on encoded values under SHA-1 keys; the store
+ * functions (store_get, store_put, store_remove) are the one place that
+ * knows which of the two it is.
  */
 #include "pc_dcache.h"
-#include "pc_l1.h"
+#include "pc_local.h"
 #include "pc_rcall.h"
 #include "pc_util.h"
 
@@ -21,12 +24,10 @@
 
 #include <apr_strings.h>
 
-#include <dlfcn.h>
 #include <stdlib.h>
 
 APLOG_USE_MODULE(pingone_consent);
 
-#define DC_PERSIST_KEY "mod_pingone_consent:dcache"
 #define DC_REMOTE_WAIT apr_time_from_msec(500)
 #define DC_ERROR_LOG_INTERVAL apr_time_from_sec(60)
 #define DC_TOMBSTONE_SLACK apr_time_from_sec(1)   /* clock skew in a farm */
@@ -35,22 +36,18 @@ APLOG_USE_MODULE(pingone_consent);
 
 /* The cache's area of the shared segment. */
 typedef struct dc_shared_t {
-    apr_uint32_t generation;      /* bumped by purges: invalidates copies */
-    apr_uint32_t epoch;           /* bumped by purge-all (local cache) */
     apr_time_t error_logged;      /* last PC00022 */
 } dc_shared_t;
 
-/* Kept in the process pool across generations. */
-typedef struct dc_persist_t {
-    const char *spec;             /* provider[:args] the instance was made for */
+/* A farm cache through a socache provider. */
+typedef struct dc_farm_t {
     ap_socache_provider_t *provider;
     ap_socache_instance_t *inst;
-} dc_persist_t;
+} dc_farm_t;
 
 static dc_shared_t *g_sh;
-static dc_persist_t *g_cache;         /* this generation's cache */
-static int g_local;                   /* provider needs our mutex (shmcb) */
-static int g_stale_window;            /* seconds */
+static const char *g_name;            /* the cache setting, for status */
+static dc_farm_t *g_farm;             /* NULL: the local table only */
 static apr_interval_time_t g_tombstone_life;
 static apr_array_header_t *g_envs, *g_apps;
 /* A farm's purge-all epoch, read at most once a second per process. */
@@ -71,45 +68,12 @@ pc_seg_area_t pc_dcache_area(void)
 
 int pc_dcache_ready(void)
 {
-    return g_sh != NULL && g_cache != NULL && g_cache->inst != NULL;
+    return g_sh != NULL && (g_farm ? g_farm->inst != NULL : pc_local_ready());
 }
 
 const char *pc_dcache_name(void)
 {
-    return g_cache && g_cache->spec ? g_cache->spec : PC_DEFAULT_CACHE;
-}
-
-static apr_uint32_t generation(void)
-{
-    return __atomic_load_n(&g_sh->generation, __ATOMIC_ACQUIRE);
-}
-
-static void bump_generation(void)
-{
-    __atomic_fetch_add(&g_sh->generation, 1, __ATOMIC_RELEASE);
-}
-
-/* ---- provider calls ------------------------------------------------------ */
-
-/* Every call into the provider.  shmcb (and any provider not safe across
- * processes) runs under the global mutex; a remote one runs with a
- * deadline, since its server may hang: a call that does not answer in
- * time fails like any cache error. */
-static apr_status_t call(pc_rcall_kind_e kind, server_rec *s,
-                         const unsigned char *key, unsigned int keylen,
-                         apr_time_t expiry, unsigned char *val,
-                         unsigned int *len, apr_pool_t *p)
-{
-    apr_status_t rv;
-
-    if (!g_local)
-        return pc_rcall(g_cache->provider, g_cache->inst, s, kind, key, keylen,
-                        expiry, val, len, DC_REMOTE_WAIT, p);
-    pc_segment_lock();
-    rv = pc_rcall_direct(g_cache->provider, g_cache->inst, s, kind, key,
-                         keylen, expiry, val, len, p);
-    pc_segment_unlock();
-    return rv;
+    return g_name ? g_name : PC_DEFAULT_CACHE;
 }
 
 /* A cache failure: counted, logged at most once a minute. */
@@ -132,82 +96,93 @@ static void cache_error(request_rec *r, const char *what, apr_status_t rv)
                       pc_log_safe(r->pool, pc_dcache_name(), 100), what);
 }
 
-/* ---- lifecycle ------------------------------------------------------------ */
+/* ---- the store: the local table, or the farm cache ------------------------ */
 
-/* Keep the provider's DSO mapped across restarts (see the top comment). */
-static void pin_provider_code(const void *provider, server_rec *s)
+/* A farm call runs with a deadline, since its server may hang: one that
+ * does not answer in time fails like any cache error. */
+static apr_status_t farm_call(pc_rcall_kind_e kind, const unsigned char *key,
+                              unsigned int keylen, apr_time_t expiry,
+                              unsigned char *val, unsigned int *len,
+                              request_rec *r)
 {
-    Dl_info info;
-
-    if (dladdr(provider, &info) && info.dli_fname &&
-        dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD) == NULL)
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                     "PC00020: cannot pin %s; the cache will not survive a "
-                     "graceful restart", info.dli_fname);
+    return pc_rcall(g_farm->provider, g_farm->inst, r->server, kind, key,
+                    keylen, expiry, val, len, DC_REMOTE_WAIT, r->pool);
 }
 
-static const char *create_instance(dc_persist_t *c, apr_pool_t *pool,
-                                   apr_pool_t *ptemp, server_rec *s,
-                                   const char *provider, const char *args)
+static apr_status_t store_get(const unsigned char *key, unsigned int keylen,
+                              unsigned char *val, unsigned int *len,
+                              request_rec *r)
+{
+    if (g_farm)
+        return farm_call(PC_RC_RETRIEVE, key, keylen, 0, val, len, r);
+    return pc_local_get(key, val, len);
+}
+
+static apr_status_t store_put(const unsigned char *key, unsigned int keylen,
+                              unsigned char *val, unsigned int len,
+                              apr_time_t fresh_until, apr_time_t expires,
+                              request_rec *r)
+{
+    if (g_farm)
+        return farm_call(PC_RC_STORE, key, keylen, expires, val, &len, r);
+    pc_local_put(key, val, len, fresh_until, expires, r);
+    return APR_SUCCESS;
+}
+
+/* APR_SUCCESS (removed), APR_NOTFOUND (there was none), or a failure. */
+static apr_status_t store_remove(const unsigned char *key, request_rec *r)
+{
+    apr_status_t rv;
+    int removed;
+
+    if (g_farm)
+        return farm_call(PC_RC_REMOVE, key, PC_CACHE_KEY_LEN, 0, NULL, NULL,
+                         r);
+    rv = pc_local_remove(key, &removed);
+    return rv != APR_SUCCESS ? rv : removed ? APR_SUCCESS : APR_NOTFOUND;
+}
+
+/* ---- lifecycle ------------------------------------------------------------ */
+
+static const char *farm_create(apr_pool_t *pconf, apr_pool_t *ptemp,
+                               server_rec *s, const char *provider,
+                               const char *args)
 {
     struct ap_socache_hints hints = {PC_CACHE_KEY_LEN, 140, 60};
+    dc_farm_t *f = apr_pcalloc(pconf, sizeof(*f));
     const char *err;
     apr_status_t rv;
 
-    c->provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, provider,
+    f->provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, provider,
                                      AP_SOCACHE_PROVIDER_VERSION);
-    if (c->provider == NULL)
+    if (f->provider == NULL)
         return apr_psprintf(ptemp, "PingOneConsentCache: unknown cache "
                             "provider '%s' (load mod_socache_%s?)",
                             pc_log_safe(ptemp, provider, 40),
                             pc_log_safe(ptemp, provider, 40));
-    if ((err = c->provider->create(&c->inst, args, ptemp, pool)) != NULL)
+    if (f->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE)
+        return apr_psprintf(ptemp, "PingOneConsentCache: '%s' is not a farm "
+                            "cache (use shm, the default, on one server)",
+                            pc_log_safe(ptemp, provider, 40));
+    if ((err = f->provider->create(&f->inst, args, ptemp, pconf)) != NULL)
         return apr_psprintf(ptemp, "PingOneConsentCache: %s", err);
-    rv = c->provider->init(c->inst, "pingone-consent", &hints, s, pool);
-    if (rv != APR_SUCCESS) {
-        c->inst = NULL;
+    rv = f->provider->init(f->inst, "pingone-consent", &hints, s, pconf);
+    if (rv != APR_SUCCESS)
         return apr_psprintf(ptemp, "PingOneConsentCache: cannot initialise "
-                            "'%s' (%d)", pc_log_safe(ptemp, c->spec, 200), rv);
-    }
+                            "'%s' (%d)", pc_log_safe(ptemp, g_name, 200), rv);
+    g_farm = f;
     return NULL;
 }
 
 const char *pc_dcache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
-                                  server_rec *s, const char *provider,
-                                  const char *args)
+                                  server_rec *s, const pc_cache_setting_t *cs)
 {
-    apr_pool_t *pp = s->process->pool;
-    dc_persist_t *c = NULL;
-    const char *spec = args ? apr_pstrcat(ptemp, provider, ":", args, NULL)
-                            : provider;
-    const char *err;
-    int persistent = strcmp(provider, "shmcb") == 0;
-
-    g_stale_window = 0;
     g_tombstone_life = 0;
-    apr_pool_userdata_get((void **)&c, DC_PERSIST_KEY, pp);
-    if (c == NULL) {
-        c = apr_pcalloc(pp, sizeof(*c));
-        apr_pool_userdata_set(c, DC_PERSIST_KEY, apr_pool_cleanup_null, pp);
-    }
-    /* The previous generation's cache: kept when unchanged. */
-    if (c->inst && (!persistent || strcmp(c->spec, spec) != 0)) {
-        if (strncmp(c->spec, "shmcb", 5) == 0)
-            c->provider->destroy(c->inst, s);
-        c->inst = NULL;
-    }
-    if (c->inst == NULL) {
-        c->spec = apr_pstrdup(persistent ? pp : pconf, spec);
-        err = create_instance(c, persistent ? pp : pconf, ptemp, s, provider,
-                              args);
-        if (err)
-            return err;
-        if (persistent)
-            pin_provider_code(c->provider, s);
-    }
-    g_local = (c->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) != 0;
-    g_cache = c;
-    return NULL;
+    g_farm = NULL;
+    g_name = apr_pstrdup(pconf, cs->name);
+    if (cs->farm_provider)
+        return farm_create(pconf, ptemp, s, cs->farm_provider, cs->farm_args);
+    return pc_local_post_config(s, cs->local_entries);
 }
 
 void pc_dcache_child_init(apr_pool_t *p, server_rec *s)
@@ -215,14 +190,10 @@ void pc_dcache_child_init(apr_pool_t *p, server_rec *s)
     int threads = 1;
     apr_status_t rv;
 
-    if (!pc_dcache_ready())
+    (void)p;
+    if (!pc_dcache_ready() || g_farm == NULL)
         return;
-    /* Copies only in front of a local cache: a farm cache can be purged
-     * by another server. */
-    pc_l1_child_init(p, g_local);
-    if (g_local)
-        return;
-    /* Remote calls with a deadline, from up to one thread per request
+    /* Farm calls with a deadline, from up to one thread per request
      * thread, plus one. */
     ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads);
     if (threads < 1)
@@ -239,55 +210,40 @@ void pc_dcache_set_targets(apr_array_header_t *envs, apr_array_header_t *apps)
     g_apps = apps;
 }
 
-void pc_dcache_note_stale_window(int seconds)
+void pc_dcache_stats(pc_dcache_stats_t *out, request_rec *r)
 {
-    if (seconds > g_stale_window)
-        g_stale_window = seconds;
-}
+    pc_table_stats_t st;
 
-static apr_status_t count_entry(ap_socache_instance_t *inst, server_rec *s,
-                                void *userctx, const unsigned char *id,
-                                unsigned int idlen, const unsigned char *data,
-                                unsigned int datalen, apr_pool_t *p)
-{
-    (void)inst; (void)s; (void)id; (void)idlen; (void)data; (void)datalen;
-    (void)p;
-    ++*(long *)userctx;
-    return APR_SUCCESS;
-}
-
-long pc_dcache_entries(request_rec *r)
-{
-    long n = 0;
-    apr_status_t rv;
-
-    if (!pc_dcache_ready() || g_cache->provider->iterate == NULL)
-        return -1;
-    if (g_local)
-        pc_segment_lock();
-    rv = g_cache->provider->iterate(g_cache->inst, r->server, &n, count_entry,
-                                    r->pool);
-    if (g_local)
-        pc_segment_unlock();
-    return rv == APR_SUCCESS ? n : -1;
+    memset(out, 0, sizeof(*out));
+    out->entries = -1;
+    if (!pc_dcache_ready())
+        return;
+    if (g_farm == NULL) {
+        pc_local_stats(&st);
+        out->entries = (long)st.entries;
+        out->capacity = st.capacity;
+        out->evictions = st.evictions;
+        out->evictions_fresh = st.evictions_fresh;
+    }
+    (void)r;
 }
 
 /* ---- epoch: "purge everything" ---------------------------------------------
  *
- * Purge-all cannot iterate every provider, so it moves every key instead:
- * an epoch is folded into the key.  With a local cache the epoch lives in
- * the shared segment; with a farm cache it is itself stored in the cache
- * (read at most once a second per process), so a purge-all on one server
- * reaches all servers within a second.
+ * The local table forgets everything at once (a new epoch of its own).  A
+ * farm cache cannot be iterated, so purge-all moves every key instead: an
+ * epoch folded into the key, itself stored in the cache and read at most
+ * once a second per process, so a purge-all on one server reaches all
+ * servers within a second.
  */
 
-static apr_uint32_t remote_epoch_read(server_rec *s, apr_pool_t *p)
+static apr_uint32_t remote_epoch_read(request_rec *r)
 {
     unsigned char buf[16];
     unsigned int len = sizeof(buf) - 1;
 
-    if (call(PC_RC_RETRIEVE, s, (const unsigned char *)DC_EPOCH_KEY,
-             sizeof(DC_EPOCH_KEY) - 1, 0, buf, &len, p) != APR_SUCCESS)
+    if (farm_call(PC_RC_RETRIEVE, (const unsigned char *)DC_EPOCH_KEY,
+                  sizeof(DC_EPOCH_KEY) - 1, 0, buf, &len, r) != APR_SUCCESS)
         return 0;
     buf[len] = '\0';
     return (apr_uint32_t)strtoul((const char *)buf, NULL, 10);
@@ -298,15 +254,13 @@ static apr_uint32_t current_epoch(request_rec *r)
     apr_time_t now, at;
     apr_uint32_t e;
 
-    if (!pc_dcache_ready())
+    if (!pc_dcache_ready() || g_farm == NULL)
         return 0;
-    if (g_local)
-        return __atomic_load_n(&g_sh->epoch, __ATOMIC_ACQUIRE);
     now = apr_time_now();
     at = __atomic_load_n(&g_epoch_memo_at, __ATOMIC_ACQUIRE);
     if (now - at < DC_EPOCH_MEMO)
         return __atomic_load_n(&g_epoch_memo, __ATOMIC_ACQUIRE);
-    e = remote_epoch_read(r->server, r->pool);
+    e = remote_epoch_read(r);
     __atomic_store_n(&g_epoch_memo, e, __ATOMIC_RELEASE);
     __atomic_store_n(&g_epoch_memo_at, now, __ATOMIC_RELEASE);
     return e;
@@ -319,25 +273,23 @@ void pc_dcache_purge_all(request_rec *r)
     apr_uint32_t e;
     apr_status_t rv;
 
-    if (g_sh == NULL)
+    if (!pc_dcache_ready())
         return;
-    if (g_local) {
-        __atomic_fetch_add(&g_sh->epoch, 1, __ATOMIC_RELEASE);
+    if (g_farm == NULL) {
+        pc_local_clear();
+        return;
     }
-    else if (pc_dcache_ready()) {
-        e = remote_epoch_read(r->server, r->pool) + 1;
-        n = (unsigned int)apr_snprintf(buf, sizeof(buf), "%u", e);
-        /* memcached reads more than 30 days as a date */
-        rv = call(PC_RC_STORE, r->server, (const unsigned char *)DC_EPOCH_KEY,
-                  sizeof(DC_EPOCH_KEY) - 1,
-                  apr_time_now() + apr_time_from_sec(86400 * 29),
-                  (unsigned char *)buf, &n, r->pool);
-        if (rv != APR_SUCCESS)
-            cache_error(r, "purge-all epoch store", rv);
-        __atomic_store_n(&g_epoch_memo, e, __ATOMIC_RELEASE);
-        __atomic_store_n(&g_epoch_memo_at, apr_time_now(), __ATOMIC_RELEASE);
-    }
-    bump_generation();
+    e = remote_epoch_read(r) + 1;
+    n = (unsigned int)apr_snprintf(buf, sizeof(buf), "%u", e);
+    /* memcached reads more than 30 days as a date */
+    rv = farm_call(PC_RC_STORE, (const unsigned char *)DC_EPOCH_KEY,
+                   sizeof(DC_EPOCH_KEY) - 1,
+                   apr_time_now() + apr_time_from_sec(86400 * 29),
+                   (unsigned char *)buf, &n, r);
+    if (rv != APR_SUCCESS)
+        cache_error(r, "purge-all epoch store", rv);
+    __atomic_store_n(&g_epoch_memo, e, __ATOMIC_RELEASE);
+    __atomic_store_n(&g_epoch_memo_at, apr_time_now(), __ATOMIC_RELEASE);
 }
 
 void pc_cache_ref_init(pc_cache_ref_t *ref, const pc_entry_id_t *id,
@@ -409,8 +361,8 @@ static void leave_tombstone(const char *env, const char *user,
     apr_status_t rv;
 
     tombstone_ref(&t, env, user, app, r);
-    rv = call(PC_RC_STORE, r->server, pc_cache_ref_key(&t), PC_CACHE_KEY_LEN,
-              now + life, (unsigned char *)buf, &n, r->pool);
+    rv = store_put(pc_cache_ref_key(&t), PC_CACHE_KEY_LEN,
+                   (unsigned char *)buf, n, now + life, now + life, r);
     if (rv != APR_SUCCESS)
         cache_error(r, "tombstone store", rv);
 }
@@ -426,8 +378,7 @@ static int purged_since(const pc_cache_ref_t *ref, apr_time_t asked_at,
     apr_status_t rv;
 
     tombstone_ref(&t, ref->id.env, ref->id.user, ref->id.app, r);
-    rv = call(PC_RC_RETRIEVE, r->server, pc_cache_ref_key(&t),
-              PC_CACHE_KEY_LEN, 0, buf, &len, r->pool);
+    rv = store_get(pc_cache_ref_key(&t), PC_CACHE_KEY_LEN, buf, &len, r);
     if (rv == APR_NOTFOUND)
         return 0;
     if (rv != APR_SUCCESS) {
@@ -450,8 +401,7 @@ static apr_status_t remove_entry(const char *env, const char *user,
     pc_cache_ref_t ref;
 
     pc_cache_ref_init(&ref, &id, r);
-    return call(PC_RC_REMOVE, r->server, pc_cache_ref_key(&ref),
-                PC_CACHE_KEY_LEN, 0, NULL, NULL, r->pool);
+    return store_remove(pc_cache_ref_key(&ref), r);
 }
 
 int pc_dcache_purge_user(const char *user_id, const char *app,
@@ -475,8 +425,6 @@ int pc_dcache_purge_user(const char *user_id, const char *app,
                 removed++;
         }
     }
-    /* Every process's own copies go too. */
-    bump_generation();
     return removed;
 }
 
@@ -489,18 +437,11 @@ pc_get_e pc_dcache_get(pc_cache_entry_t *e, pc_cache_ref_t *ref,
     unsigned int len = sizeof(buf);
     const char *user = ref->id.kind == PC_CK_CONSENT ? ref->id.user : NULL;
     const char *app = ref->id.kind == PC_CK_CONSENT ? ref->id.app : NULL;
-    apr_uint32_t gen;
     apr_status_t rv;
 
     if (!pc_dcache_ready())
         return PC_GET_MISS;
-    /* Read the generation first: a purge during the lookup then makes the
-     * copy below stale rather than the other way round. */
-    gen = generation();
-    if (pc_l1_get(&ref->id, gen, apr_time_now(), e, r->pool))
-        return PC_GET_HIT;
-    rv = call(PC_RC_RETRIEVE, r->server, pc_cache_ref_key(ref),
-              PC_CACHE_KEY_LEN, 0, buf, &len, r->pool);
+    rv = store_get(pc_cache_ref_key(ref), PC_CACHE_KEY_LEN, buf, &len, r);
     if (rv == APR_NOTFOUND)
         return PC_GET_MISS;
     if (rv != APR_SUCCESS) {
@@ -515,21 +456,16 @@ pc_get_e pc_dcache_get(pc_cache_entry_t *e, pc_cache_ref_t *ref,
                                                   : "other format");
         return PC_GET_MISS;
     }
-    pc_l1_put(&ref->id, gen,
-              e->fresh_until + apr_time_from_sec(g_stale_window), e);
     return PC_GET_HIT;
 }
 
 /* A stored answer raced a purge: take it out again. */
 static void unstore_raced(pc_cache_ref_t *ref, request_rec *r)
 {
-    apr_status_t rv = call(PC_RC_REMOVE, r->server, pc_cache_ref_key(ref),
-                           PC_CACHE_KEY_LEN, 0, NULL, NULL, r->pool);
+    apr_status_t rv = store_remove(pc_cache_ref_key(ref), r);
 
     if (rv != APR_SUCCESS && rv != APR_NOTFOUND)
         cache_error(r, "removal of a raced answer", rv);
-    /* Another process may have copied it in between. */
-    bump_generation();
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "PC00025: user %s was purged while PingOne was being "
                   "asked; the answer decides this request only and is not "
@@ -542,17 +478,13 @@ pc_put_e pc_dcache_put(pc_cache_ref_t *ref, const pc_cache_entry_t *e,
 {
     unsigned char *buf;
     unsigned int len;
-    apr_uint32_t gen;
     apr_status_t rv;
 
     if (!pc_dcache_ready() ||
         pc_cache_encode(&buf, &len, e, r->pool) != APR_SUCCESS)
         return PC_PUT_NOT_STORED;
-    /* Read before the store: a purge from here on invalidates the copy
-     * made below. */
-    gen = generation();
-    rv = call(PC_RC_STORE, r->server, pc_cache_ref_key(ref), PC_CACHE_KEY_LEN,
-              store_until, buf, &len, r->pool);
+    rv = store_put(pc_cache_ref_key(ref), PC_CACHE_KEY_LEN, buf, len,
+                   e->fresh_until, store_until, r);
     if (rv != APR_SUCCESS) {
         cache_error(r, "store", rv);
         return PC_PUT_NOT_STORED;
@@ -562,6 +494,5 @@ pc_put_e pc_dcache_put(pc_cache_ref_t *ref, const pc_cache_entry_t *e,
         unstore_raced(ref, r);
         return PC_PUT_RACED;
     }
-    pc_l1_put(&ref->id, gen, store_until, e);
     return PC_PUT_KEPT;
 }

@@ -1,13 +1,13 @@
 /*
- * pc_dcache.h - the decision cache: decisions stored in an Apache socache
- * (shmcb on this server by default; redis or memcache for a farm), with
- * per-process copies in front of a local one (pc_l1.h), purge tombstones
- * that keep a lookup racing a purge from undoing it, and "purge all" by
- * moving every key to a new epoch.
+ * pc_dcache.h - the decision cache: decisions stored in this server's own
+ * lock-free table (pc_local.h, the default) or in a farm cache reached
+ * through an Apache socache provider (redis, memcache), with purge
+ * tombstones that keep a lookup racing a purge from undoing it, and "purge
+ * all" (a new epoch of the local table; a new key epoch in a farm cache).
  *
- * Every call into a remote provider runs with a deadline (pc_rcall.h);
- * shmcb runs under the global mutex.  A failing cache never fails a
- * request: it counts as a miss (logged once a minute) and PingOne decides.
+ * Every call into a farm provider runs with a deadline (pc_rcall.h).  A
+ * failing cache never fails a request: it counts as a miss (logged once a
+ * minute) and PingOne decides.
  */
 #ifndef PC_DCACHE_H
 #define PC_DCACHE_H
@@ -18,7 +18,21 @@
 #include "pc_lookup.h"
 #include "pc_segment.h"
 
-#define PC_DEFAULT_CACHE "shmcb"
+#define PC_DEFAULT_CACHE "shm"
+
+/* PingOneConsentCache and PingOneConsentCacheSize, resolved. */
+typedef struct pc_cache_setting_t {
+    const char *name;            /* as configured, for status output */
+    const char *farm_provider;   /* a socache provider, NULL: local only */
+    const char *farm_args;
+    apr_uint64_t local_entries;  /* the local table's decisions */
+} pc_cache_setting_t;
+
+typedef struct pc_dcache_stats_t {
+    long entries;                /* -1: unknown (a farm cache) */
+    apr_uint64_t capacity;       /* decisions; 0: unknown */
+    apr_uint64_t evictions, evictions_fresh;
+} pc_dcache_stats_t;
 
 /* An entry's identity with its cache key.  The purge-all epoch is read
  * once, by pc_cache_ref_init, so a lookup stores under the epoch it began
@@ -40,12 +54,10 @@ const unsigned char *pc_cache_ref_key(pc_cache_ref_t *ref);
 /* The segment area (generation, epoch, error-log throttle). */
 pc_seg_area_t pc_dcache_area(void);
 
-/* post_config: find the provider, create the cache or find the previous
- * generation's again (shmcb survives a graceful restart).  NULL or an
- * error naming the directive. */
+/* post_config: create the cache, or find the previous generation's local
+ * table again.  NULL or an error naming the directive. */
 const char *pc_dcache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
-                                  server_rec *s, const char *provider,
-                                  const char *args);
+                                  server_rec *s, const pc_cache_setting_t *cs);
 void pc_dcache_child_init(apr_pool_t *p, server_rec *s);
 
 /* Where purges must look: every environment and application configured
@@ -53,15 +65,11 @@ void pc_dcache_child_init(apr_pool_t *p, server_rec *s);
 void pc_dcache_set_targets(apr_array_header_t *envs, apr_array_header_t *apps);
 /* The longest PingOneTimeout (ms): bounds a tombstone's life. */
 void pc_dcache_note_timeout(int timeout_ms);
-/* The largest PingOneConsentStaleIfError (s): how long copies are kept
- * past freshness. */
-void pc_dcache_note_stale_window(int seconds);
 
 int pc_dcache_ready(void);
 /* The cache setting in use, for status output. */
 const char *pc_dcache_name(void);
-/* Entries stored (-1 when the provider cannot iterate: redis, memcache). */
-long pc_dcache_entries(request_rec *r);
+void pc_dcache_stats(pc_dcache_stats_t *out, request_rec *r);
 
 /* ---- entries ------------------------------------------------------------- */
 

@@ -197,6 +197,22 @@ static const char *set_cache(cmd_parms *cmd, void *d, const char *arg)
     return NULL;
 }
 
+static const char *set_cache_size(cmd_parms *cmd, void *d, const char *arg)
+{
+    pc_srv_conf *sc = srv_conf(cmd);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    int n;
+    (void)d;
+    if (err)
+        return err;
+    if (pc_parse_int(arg, 16, 16777216, &n))
+        return cmd_err(cmd, "expects a number of decisions, 16..16777216 "
+                            "(each takes 264 bytes of shared memory)");
+    sc->cache_size = (apr_uint64_t)n;
+    sc->cache_size_set = 1;
+    return NULL;
+}
+
 static int parse_seconds(const char *s, int *out)
 {
     return pc_parse_int(s, 0, 86400, out);
@@ -420,8 +436,11 @@ const command_rec pc_cmds[] = {
     AP_INIT_TAKE1("PingOneMaxResponseSize", set_max_response, NULL, RSRC_CONF,
                   "Largest PingOne answer accepted, bytes (default 1048576)"),
     AP_INIT_TAKE1("PingOneConsentCache", set_cache, NULL, RSRC_CONF,
-                  "Decision cache: an Apache socache provider[:args] "
-                  "(default shmcb)"),
+                  "Decision cache: shm (default: this server's own), or a "
+                  "farm cache provider[:args], e.g. memcache:host:port"),
+    AP_INIT_TAKE1("PingOneConsentCacheSize", set_cache_size, NULL, RSRC_CONF,
+                  "Decisions this server's cache holds (default 262144, "
+                  "264 bytes each, touched as used)"),
     AP_INIT_TAKE12("PingOneConsentCacheTTL", set_cache_ttl, NULL, RSRC_CONF,
                    "Seconds an allow [and a deny] stay cached (default 60 "
                    "10)"),

@@ -8,6 +8,7 @@
 #include "pc_curl.h"
 #include "pc_dcache.h"
 #include "pc_flight.h"
+#include "pc_local.h"
 #include "pc_ratelimit.h"
 #include "pc_segment.h"
 #include "pc_tokens.h"
@@ -32,19 +33,33 @@ int pc_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
     return OK;
 }
 
-/* PingOneConsentCache (main server only) as provider and arguments. */
-static void cache_setting(apr_pool_t *p, server_rec *s, const char **provider,
-                          const char **args)
+/* PingOneConsentCache and PingOneConsentCacheSize (main server only).
+ * `shmcb`, the socache provider of earlier versions, now names the
+ * module's own table: its size in bytes, when given, becomes decisions. */
+static void cache_setting(apr_pool_t *p, server_rec *s,
+                          pc_cache_setting_t *cs)
 {
-    const char *spec = pc_srv(s)->cache_spec;
-    const char *colon;
+    const pc_srv_conf *sc = pc_srv(s);
+    const char *spec = sc->cache_spec ? sc->cache_spec : PC_DEFAULT_CACHE;
+    const char *colon = strchr(spec, ':'), *paren;
+    const char *provider = colon ? apr_pstrmemdup(p, spec,
+                                                  (apr_size_t)(colon - spec))
+                                 : spec;
+    apr_int64_t bytes;
 
-    if (spec == NULL)
-        spec = PC_DEFAULT_CACHE;
-    colon = strchr(spec, ':');
-    *provider = colon ? apr_pstrmemdup(p, spec, (apr_size_t)(colon - spec))
-                      : spec;
-    *args = colon ? colon + 1 : NULL;
+    memset(cs, 0, sizeof(*cs));
+    cs->name = spec;
+    cs->local_entries = sc->cache_size;
+    if (strcmp(provider, "shm") == 0)
+        return;
+    if (strcmp(provider, "shmcb") == 0) {
+        if (colon && (paren = strrchr(colon, '(')) != NULL &&
+            (bytes = apr_atoi64(paren + 1)) > 0 && !sc->cache_size_set)
+            cs->local_entries = (apr_uint64_t)bytes / PC_BYTES_PER_DECISION;
+        return;
+    }
+    cs->farm_provider = provider;
+    cs->farm_args = colon ? colon + 1 : NULL;
 }
 
 /* The shared segment (with its areas), the decision cache, and what the
@@ -52,25 +67,25 @@ static void cache_setting(apr_pool_t *p, server_rec *s, const char **provider,
 static const char *shared_init(apr_pool_t *pconf, apr_pool_t *ptemp,
                                server_rec *s)
 {
-    pc_seg_area_t areas[4];
+    pc_seg_area_t areas[5];
     apr_array_header_t *envs, *apps;
-    const char *err, *provider, *args;
+    pc_cache_setting_t cs;
+    const char *err;
     server_rec *v;
 
     areas[0] = pc_flight_area();
     areas[1] = pc_tokens_area();
     areas[2] = pc_dcache_area();
     areas[3] = pc_ratelimit_area();
-    if ((err = pc_segment_post_config(pconf, s, areas, 4)) != NULL)
+    areas[4] = pc_local_area();
+    if ((err = pc_segment_post_config(pconf, s, areas, 5)) != NULL)
         return err;
     pc_ratelimit_configure(pc_srv(s)->rate_limit, pc_srv(s)->rate_burst);
-    cache_setting(ptemp, s, &provider, &args);
-    if ((err = pc_dcache_post_config(pconf, ptemp, s, provider, args)))
+    cache_setting(ptemp, s, &cs);
+    if ((err = pc_dcache_post_config(pconf, ptemp, s, &cs)) != NULL)
         return err;
-    for (v = s; v; v = v->next) {
-        pc_dcache_note_stale_window(pc_srv(v)->stale_if_error);
+    for (v = s; v; v = v->next)
         pc_dcache_note_timeout(pc_srv(v)->timeout_ms);
-    }
     pc_collect_targets(pconf, s, &envs, &apps);
     pc_dcache_set_targets(envs, apps);
     return NULL;
@@ -102,18 +117,19 @@ int pc_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
 
 void pc_test_config(apr_pool_t *pconf, server_rec *s)
 {
-    const char *err, *provider, *args;
+    const char *err;
+    pc_cache_setting_t cs;
 
     pc_config_resolve(s);
     err = pc_validate(pconf, s);
-    cache_setting(pconf, s, &provider, &args);
-    if (err == NULL && pc_any_use(s) &&
-        ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, provider,
+    cache_setting(pconf, s, &cs);
+    if (err == NULL && pc_any_use(s) && cs.farm_provider &&
+        ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, cs.farm_provider,
                            AP_SOCACHE_PROVIDER_VERSION) == NULL)
         err = apr_psprintf(pconf, "PingOneConsentCache: unknown cache "
                            "provider '%s' (load mod_socache_%s?)",
-                           pc_log_safe(pconf, provider, 40),
-                           pc_log_safe(pconf, provider, 40));
+                           pc_log_safe(pconf, cs.farm_provider, 40),
+                           pc_log_safe(pconf, cs.farm_provider, 40));
     if (err != NULL) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "PC00001: %s", err);
         /* test_config cannot fail otherwise; configtest must not say OK. */

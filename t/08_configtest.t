@@ -69,7 +69,17 @@ my @cases = (
     ['bad stale window', "PingOneConsentStaleIfError soon\n", 1, qr/PingOneConsentStaleIfError: expects seconds/],
     ['cache in a virtual host', "<VirtualHost 127.0.0.1:1>\nPingOneConsentCache shmcb\n</VirtualHost>\n", 1, qr/PingOneConsentCache.*(?i:cannot occur within|not allowed)/],
     ['unknown cache provider', $server . "PingOneConsentCache nosuch:x\n" . $loc, 1, qr/PingOneConsentCache: unknown cache provider 'nosuch'/],
-    ['shmcb not loaded', $server . $loc, 1, qr/PingOneConsentCache: unknown cache provider 'shmcb' \(load mod_socache_shmcb\?\)/, 'no-shmcb'],
+    # The default cache is the module's own: nothing else to load (a stock
+    # Debian config with LoadModule alone passes); a farm provider named
+    # but not loaded fails, naming the module to load.
+    ['default cache, no socache module', $server . $loc, 0, qr/Syntax OK/, 'no-shmcb'],
+    ['memcache not loaded', $server . "PingOneConsentCache memcache:127.0.0.1:1\n" . $loc, 1, qr/PingOneConsentCache: unknown cache provider 'memcache' \(load mod_socache_memcache\?\)/, 'no-shmcb'],
+    ['legacy shmcb without the module', $server . "PingOneConsentCache \"shmcb:/tmp/x(1048576)\"\n" . $loc, 0, qr/Syntax OK/, 'no-shmcb'],
+    ['bad cache size', "PingOneConsentCacheSize 10\n", 1, qr/PingOneConsentCacheSize: expects a number of decisions, 16\.\.16777216/],
+    ['cache size in a virtual host', "<VirtualHost 127.0.0.1:1>\nPingOneConsentCacheSize 1000\n</VirtualHost>\n", 1, qr/PingOneConsentCacheSize.*(?i:cannot occur within|not allowed)/],
+    ['bad rate limit', "PingOneRateLimit fast\n", 1, qr/PingOneRateLimit: expects <calls-per-second> \[burst\]/],
+    ['rate limit Off', $server . "PingOneRateLimit Off\n" . $loc, 0, qr/Syntax OK/],
+    ['rate limit in a virtual host', "<VirtualHost 127.0.0.1:1>\nPingOneRateLimit 10\n</VirtualHost>\n", 1, qr/PingOneRateLimit.*(?i:cannot occur within|not allowed)/],
 );
 
 plan tests => 2 * @cases + 2;

@@ -85,7 +85,8 @@ run_suite() {
   for _ in $(seq 1 100); do [ -s t/logs/sim-tls.port ] && break; sleep 0.1; done
   export PC_SIM_TLS_PORT=$(cat t/logs/sim-tls.port) PC_TLS_CA="$top/t/logs/tls/cert.pem"
   export PC_TEST_POST_SECRET=post-only-secret
-  export PC_MODULE="$module" PC_MODDIR="$moddir" PC_CACHE="$cache"
+  # A small local cache (512 decisions), so the eviction tests can fill it.
+  export PC_MODULE="$module" PC_MODDIR="$moddir" PC_CACHE="$cache" PC_CACHE_SIZE=512
   {
     echo "LoadModule mpm_${mpm}_module $moddir/mod_mpm_${mpm}.so"
     for m in authn_core authn_file auth_basic authz_core authz_user authz_host \
@@ -107,9 +108,8 @@ run_suite() {
 }
 
 for mpm in $mpms; do
-  echo "# ---- Apache::Test, $mpm MPM, shmcb cache ----"
-  # A small shmcb (128 KiB), so the eviction test can fill it.
-  run_suite "$mpm" "shmcb:$top/t/logs/pc_cache(131072)" ${PC_TEST_FILES:-}
+  echo "# ---- Apache::Test, $mpm MPM, local cache ----"
+  run_suite "$mpm" shm ${PC_TEST_FILES:-}
 done
 
 for remote in ${PC_REMOTE_CACHES:-}; do

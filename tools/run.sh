@@ -57,7 +57,6 @@ LoadModule authz_user_module $moddir/mod_authz_user.so
 LoadModule mime_module $moddir/mod_mime.so
 LoadModule dir_module $moddir/mod_dir.so
 LoadModule headers_module $moddir/mod_headers.so
-LoadModule socache_shmcb_module $moddir/mod_socache_shmcb.so
 LoadModule pingone_consent_module $top/build/mod_pingone_consent.so
 TypesConfig /etc/mime.types
 DirectoryIndex index.html

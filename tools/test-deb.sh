@@ -32,7 +32,7 @@ BOB=e0000000-0000-4000-8000-0000000000b0     # REVOKED
 # What the site needs besides the module (Debian enables these by default).
 NEEDED_MODS=(authn_core authn_file auth_basic authz_core authz_user)
 # Names whose a2enmod/a2ensite state markers this run may touch.
-TOUCHED=(pingone_consent socache_shmcb "${NEEDED_MODS[@]}" "$SITE")
+TOUCHED=(pingone_consent "${NEEDED_MODS[@]}" "$SITE")
 
 eval "$(env -i sh -c '. /etc/apache2/envvars; for v in APACHE_PID_FILE APACHE_RUN_DIR APACHE_LOCK_DIR APACHE_LOG_DIR; do eval "echo $v=\${$v}"; done')"
 
@@ -96,7 +96,7 @@ if [ -e "/etc/apache2/sites-available/$SITE.conf" ]; then
   echo "Bail out! /etc/apache2/sites-available/$SITE.conf exists (a test-deb run interrupted by a kill?): remove it first"
   rm -rf "$tmp"; exit 1
 fi
-for m in socache_shmcb "${NEEDED_MODS[@]}"; do mod_enabled "$m" || echo "$m"; done >"$tmp/mods-to-disable"
+for m in "${NEEDED_MODS[@]}"; do mod_enabled "$m" || echo "$m"; done >"$tmp/mods-to-disable"
 find /var/lib/apache2 -type f \( $(printf -- '-name %s -o ' "${TOUCHED[@]}") -false \) | sort >"$tmp/markers"
 
 # --- undo, whatever happened ------------------------------------------------
@@ -209,16 +209,16 @@ check "dpkg -i $deb" dpkg_locked -i "$deb" || abort "not installed"
 check "it ships the module, .load, .conf, the example and the README" sh -c "
   test -f /usr/lib/apache2/modules/mod_pingone_consent.so &&
   test -f /etc/apache2/mods-available/pingone_consent.conf &&
-  grep -qx '# Depends: socache_shmcb' /etc/apache2/mods-available/pingone_consent.load &&
+  grep -qx '# Depends: authz_core' /etc/apache2/mods-available/pingone_consent.load &&
   grep -q '^LoadModule pingone_consent_module /usr/lib/apache2/modules/mod_pingone_consent.so' \
     /etc/apache2/mods-available/pingone_consent.load &&
   test -f /usr/share/doc/$PKG/examples/pingone_consent.conf &&
   test -f /usr/share/doc/$PKG/README.md.gz"
 check "a2enmod pingone_consent" a2enmod pingone_consent
-check "pingone_consent and its dependency socache_shmcb are enabled" sh -c "
+check "pingone_consent and its dependency authz_core are enabled" sh -c "
   test -L /etc/apache2/mods-enabled/pingone_consent.load &&
   test -L /etc/apache2/mods-enabled/pingone_consent.conf &&
-  test -L /etc/apache2/mods-enabled/socache_shmcb.load"
+  test -L /etc/apache2/mods-enabled/authz_core.load"
 check "apache2ctl configtest with the package's files and nothing gated" apache2ctl configtest ||
   abort "the package's configuration does not load"
 
