@@ -9,28 +9,41 @@
 #include "http_protocol.h"
 #include "mod_status.h"
 
-/* mod_status: the counters, with ExtendedStatus On. */
+/* One line of the module's status: `PingOneConsent<name>: N` for ?auto,
+ * a table row otherwise. */
+static void line(request_rec *r, int flags, const char *name,
+                 apr_uint64_t v)
+{
+    if (flags & AP_STATUS_SHORT)
+        ap_rprintf(r, "PingOneConsent%s: %" APR_UINT64_T_FMT "\n", name, v);
+    else
+        ap_rprintf(r, "<tr><td>%s</td><td>%" APR_UINT64_T_FMT "</td></tr>\n",
+                   name, v);
+}
+
+/* mod_status (ExtendedStatus On): the counters and the cache's fill. */
 static int status_hook(request_rec *r, int flags)
 {
     pc_counters_t c;
+    pc_dcache_stats_t cs;
     int i;
-    const char *const *names = pc_counter_names;
 
-    if (pc_dcache_ready()) {
-        pc_counters_read(&c);
-        if (flags & AP_STATUS_SHORT) {
-            for (i = 0; i < PC_CNT_MAX; i++)
-                ap_rprintf(r, "PingOneConsent%s: %" APR_UINT64_T_FMT "\n",
-                           names[i], c.v[i]);
-        }
-        else {
-            ap_rputs("<hr>\n<h2>mod_pingone_consent</h2>\n<table>\n", r);
-            for (i = 0; i < PC_CNT_MAX; i++)
-                ap_rprintf(r, "<tr><td>%s</td><td>%" APR_UINT64_T_FMT
-                              "</td></tr>\n", names[i], c.v[i]);
-            ap_rputs("</table>\n", r);
-        }
+    if (!pc_dcache_ready())
+        return OK;
+    pc_counters_read(&c);
+    pc_dcache_stats(&cs, r);
+    if (!(flags & AP_STATUS_SHORT))
+        ap_rputs("<hr>\n<h2>mod_pingone_consent</h2>\n<table>\n", r);
+    for (i = 0; i < PC_CNT_MAX; i++)
+        line(r, flags, pc_counter_names[i], c.v[i]);
+    if (cs.capacity) {
+        line(r, flags, "cache_capacity", cs.capacity);
+        line(r, flags, "cache_entries", (apr_uint64_t)cs.entries);
+        line(r, flags, "cache_evictions", cs.evictions);
+        line(r, flags, "cache_evictions_fresh", cs.evictions_fresh);
     }
+    if (!(flags & AP_STATUS_SHORT))
+        ap_rputs("</table>\n", r);
     return OK;
 }
 

@@ -11,7 +11,7 @@ use PCTest;
 use HTTP::Tiny;
 use Time::HiRes qw(sleep);
 
-plan tests => 12;
+plan tests => 15;
 sim_reset();
 
 sub as { my ($id) = @_; req('/index.html', vhost => 'pc_cache', headers => {'X-Test-Sub' => $id}) }
@@ -72,7 +72,7 @@ ok t_cmp($r->{status}, 200, 'alive after 20 more graceful restarts');
 ok t_cmp(shm_maps(), $maps, "shared memory mappings of the parent unchanged ($maps)");
 ok t_cmp(runtime_files(), $files, "files in the runtime directory unchanged ($files)");
 
-# Fill the cache (128 KiB in this suite) well past its size.
+# Fill the cache (512 decisions in this suite) well past its size.
 my $http = HTTP::Tiny->new(keep_alive => 1, timeout => 30);
 Apache::TestRequest::module('pc_cache');
 my $hp = Apache::TestRequest::hostport();
@@ -85,10 +85,8 @@ for my $i (1 .. 4000) {
     $bad++ unless $res->{status} == 403;
 }
 ok t_cmp($bad, 0, '4000 distinct users: all answered (403, unknown users)');
-# Each process also keeps copies of what it read (2048 slots), which may
-# still hold some early users however the 4000 spread over the processes:
-# a purge of some other user drops every process's copies, so what follows
-# shows the shared cache itself.
+# (Earlier versions kept per-process copies that a purge dropped: the
+# purge of some other user stays, harmless.)
 my $pr = HTTP::Tiny->new(timeout => 10)->post_form(
     'http://' . Apache::TestRequest::hostport() . '/pingone/admin',
     {action => 'purge-user', user => 'e4100000-0000-4000-8000-000000000001'});
@@ -99,3 +97,12 @@ my $again = counts()->{consents};
 ok t_cmp($again >= 15 ? 1 : 0, 1, "the oldest entries were evicted: $again of the first 20 users needed PingOne again");
 my $log = log_since($lm);
 ok t_cmp(scalar(() = $log =~ /PC0002[23]|\[socache_shmcb:error\]/g), 0, 'eviction caused no cache errors');
+# The cache holds 512 decisions in this suite: 4000 users evicted fresh
+# ones, and that is counted, shown and logged, naming the directive.
+my $st = HTTP::Tiny->new(timeout => 10)->get('http://' . Apache::TestRequest::hostport() . '/pingone/admin');
+my ($cap) = ($st->{content} // '') =~ /"capacity":(\d+)/;
+my ($fresh) = ($st->{content} // '') =~ /"evictions_fresh":(\d+)/;
+ok t_cmp($cap // 0, 512, 'the admin status shows the capacity');
+ok t_cmp(($fresh // 0) >= 1000 ? 1 : 0, 1, "and the fresh evictions (" . ($fresh // 'none') . ")");
+ok t_cmp($log, qr/PC00028: the decision cache is full: \d+ decision\(s\) evicted while still fresh.*raise PingOneConsentCacheSize \(now 512 decisions\)/,
+         'and logs it, naming the directive to raise');

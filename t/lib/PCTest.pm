@@ -13,7 +13,7 @@ use Apache::TestRequest ();
 
 our @EXPORT = qw(%U req sim sim_reset counts decision_mark decision_since
                  log_mark log_since sim_port sim_fault serverroot
-                 concurrently slow_lookup sim_tls);
+                 concurrently slow_lookup sim_tls extra_server);
 
 # PingOne user IDs of the seeded users (t/sim/seed.json).
 our %U = (
@@ -85,6 +85,68 @@ sub slow_lookup {
     }
     for (1 .. 100) { last if (counts()->{consents} || 0) >= 1; sleep 0.02 }
     return $pid;
+}
+
+# A web server of its own (for what needs a main-server setting of its own,
+# or several servers): its httpd.conf is a common head (event MPM unless
+# mpm => ..., the module, the simulator's PingOne settings, users from the
+# X-Test-Sub header) plus $o{conf}.  Returns a hash: port, dir, get(path,
+# sub), stop(), error_log().
+sub extra_server {
+    my (%o) = @_;
+    require IO::Socket::INET;
+    my $name = $o{name} || 'extra';
+    my $dir = serverroot() . "/logs/$name";
+    mkdir $dir;
+    my $port = do { my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1', LocalPort => 0); $s->sockport };
+    my $moddir = $ENV{PC_MODDIR} or die "PC_MODDIR is not set\n";
+    my $mpm = $o{mpm} || 'event';
+    my $sim = sim_port();
+    my $mods = join '', map { "LoadModule ${_}_module $moddir/mod_$_.so\n" }
+        qw(authz_core mime setenvif headers), @{ $o{modules} || [] };
+    open my $fh, '>', "$dir/httpd.conf" or die "$dir/httpd.conf: $!";
+    print $fh <<"EOC";
+ServerRoot "$dir"
+ServerName 127.0.0.1
+Listen 127.0.0.1:$port
+PidFile "$dir/httpd.pid"
+ErrorLog "$dir/error_log"
+LogLevel info pingone_consent:debug
+LoadModule mpm_${mpm}_module $moddir/mod_mpm_${mpm}.so
+$mods
+LoadModule pingone_consent_module $ENV{PC_MODULE}
+TypesConfig /etc/mime.types
+DocumentRoot "@{[serverroot()]}/htdocs"
+PingOneEnvironmentID abcdef01-2345-4678-9abc-def012345678
+PingOneAPIBaseURL http://127.0.0.1:$sim/v1
+PingOneAuthBaseURL http://127.0.0.1:$sim
+PingOneClientID c0ffee00-1111-4222-8333-444455556666
+PingOneClientSecret s3cr3t-worker-secret
+SetEnvIf X-Test-Sub "^(.+)\$" OIDC_CLAIM_sub=\$1
+$o{conf}
+EOC
+    close $fh;
+    my $httpd = Apache::Test::vars('httpd');
+    system($httpd, '-f', "$dir/httpd.conf", '-k', 'start') == 0
+        or die "$name: httpd did not start\n";
+    my $http = HTTP::Tiny->new(timeout => 30, max_redirect => 0);
+    my %srv = (port => $port, dir => $dir);
+    $srv{get} = sub {
+        my ($path, $sub, %h) = @_;
+        $h{'X-Test-Sub'} = $sub if defined $sub;
+        return $http->get("http://127.0.0.1:$port$path", {headers => \%h});
+    };
+    $srv{post_form} = sub { $http->post_form("http://127.0.0.1:$port$_[0]", $_[1]) };
+    $srv{stop} = sub {
+        system($httpd, '-f', "$dir/httpd.conf", '-k', 'stop');
+        for (1 .. 100) { last unless -e "$dir/httpd.pid"; sleep 0.05 }
+    };
+    $srv{error_log} = sub {
+        open my $lf, '<', "$dir/error_log" or return '';
+        local $/; my $t = <$lf>; return $t // '';
+    };
+    for (1 .. 200) { last if $srv{get}->('/')->{status} != 599; sleep 0.05 }
+    return \%srv;
 }
 
 sub sim_port {
