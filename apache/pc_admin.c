@@ -85,6 +85,21 @@ static int admin_status(request_rec *r)
                      pc_backoff_left(apr_time_now())));
 }
 
+/* A purge that could not be made effective (the cache failed) is never
+ * reported as done. */
+static int purge_failed(request_rec *r, const char *who, const char *user)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                  "PC00217: purge of %s asked by %s could not be made "
+                  "effective: the decision cache failed (see PC00022); "
+                  "answering 503", user ? user : "every decision",
+                  pc_log_safe(r->pool, who, 64));
+    apr_table_setn(r->err_headers_out, "Retry-After", "5");
+    return pc_fail_json(r, HTTP_SERVICE_UNAVAILABLE,
+                        "the purge could not be made effective: the "
+                        "decision cache failed; nothing is reported purged");
+}
+
 int pc_admin_handler(request_rec *r)
 {
     const char *who = r->user ? r->user : r->useragent_ip;
@@ -107,7 +122,8 @@ int pc_admin_handler(request_rec *r)
     user = form_value(r, form, "user");
     app = form_value(r, form, "application");
     if (action && strcmp(action, "purge-all") == 0) {
-        pc_dcache_purge_all(r);
+        if (pc_dcache_purge_all(r) != APR_SUCCESS)
+            return purge_failed(r, who, NULL);
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                       "PC00210: admin %s purged every cached decision",
                       pc_log_safe(r->pool, who, 64));
@@ -120,7 +136,8 @@ int pc_admin_handler(request_rec *r)
                              "user must be a PingOne user ID (UUID)");
         if (strcmp(action, "purge-user-application") == 0 && app == NULL)
             return pc_fail_json(r, HTTP_BAD_REQUEST, "application is missing");
-        removed = pc_dcache_purge_user(user, app, r);
+        if (pc_dcache_purge_user(&removed, user, app, r) != APR_SUCCESS)
+            return purge_failed(r, who, user);
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                       "PC00211: admin %s purged user %s%s%s (%d entries)",
                       pc_log_safe(r->pool, who, 64), user,
@@ -267,15 +284,17 @@ static int admin_watch_job(request_rec *r, const char *job_id,
         int n = 0;
         for (u = apr_strtok(list, ", ", &last); u;
              u = apr_strtok(NULL, ", ", &last)) {
+            int removed;
             if (pc_is_uuid(u)) {
-                pc_dcache_purge_user(u, NULL, r);
+                if (pc_dcache_purge_user(&removed, u, NULL, r))
+                    return purge_failed(r, "job", u);
                 n++;
             }
         }
         users = apr_psprintf(r->pool, "%d users", n);
     }
-    else {
-        pc_dcache_purge_all(r);
+    else if (pc_dcache_purge_all(r) != APR_SUCCESS) {
+        return purge_failed(r, "job", NULL);
     }
     ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                   "PC00215: job %s DONE, %" APR_INT64_T_FMT " tokens "

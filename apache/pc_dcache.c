@@ -237,36 +237,52 @@ void pc_dcache_stats(pc_dcache_stats_t *out, request_rec *r)
  * servers within a second.
  */
 
-static apr_uint32_t remote_epoch_read(request_rec *r)
+/* The farm's epoch: APR_SUCCESS (0 when never purged), or the read failed. */
+static apr_status_t remote_epoch_read(apr_uint32_t *epoch, request_rec *r)
 {
     unsigned char buf[16];
     unsigned int len = sizeof(buf) - 1;
+    apr_status_t rv;
 
-    if (farm_call(PC_RC_RETRIEVE, (const unsigned char *)DC_EPOCH_KEY,
-                  sizeof(DC_EPOCH_KEY) - 1, 0, buf, &len, r) != APR_SUCCESS)
-        return 0;
+    *epoch = 0;
+    rv = farm_call(PC_RC_RETRIEVE, (const unsigned char *)DC_EPOCH_KEY,
+                   sizeof(DC_EPOCH_KEY) - 1, 0, buf, &len, r);
+    if (rv == APR_NOTFOUND)
+        return APR_SUCCESS;
+    if (rv != APR_SUCCESS)
+        return rv;
     buf[len] = '\0';
-    return (apr_uint32_t)strtoul((const char *)buf, NULL, 10);
+    *epoch = (apr_uint32_t)strtoul((const char *)buf, NULL, 10);
+    return APR_SUCCESS;
 }
 
-static apr_uint32_t current_epoch(request_rec *r)
+/* The epoch keys are made in: 1 and *epoch, or 0 when the farm's epoch
+ * cannot be read.  Then the cache must not be used at all: entries from
+ * before a purge-all could be found under an old epoch. */
+static int current_epoch(apr_uint32_t *epoch, request_rec *r)
 {
     apr_time_t now, at;
-    apr_uint32_t e;
+    apr_status_t rv;
 
+    *epoch = 0;
     if (!pc_dcache_ready() || g_farm == NULL)
-        return 0;
+        return 1;
     now = apr_time_now();
     at = __atomic_load_n(&g_epoch_memo_at, __ATOMIC_ACQUIRE);
-    if (now - at < DC_EPOCH_MEMO)
-        return __atomic_load_n(&g_epoch_memo, __ATOMIC_ACQUIRE);
-    e = remote_epoch_read(r);
-    __atomic_store_n(&g_epoch_memo, e, __ATOMIC_RELEASE);
+    if (now - at < DC_EPOCH_MEMO) {
+        *epoch = __atomic_load_n(&g_epoch_memo, __ATOMIC_ACQUIRE);
+        return 1;
+    }
+    if ((rv = remote_epoch_read(epoch, r)) != APR_SUCCESS) {
+        cache_error(r, "purge-all epoch read", rv);
+        return 0;
+    }
+    __atomic_store_n(&g_epoch_memo, *epoch, __ATOMIC_RELEASE);
     __atomic_store_n(&g_epoch_memo_at, now, __ATOMIC_RELEASE);
-    return e;
+    return 1;
 }
 
-void pc_dcache_purge_all(request_rec *r)
+apr_status_t pc_dcache_purge_all(request_rec *r)
 {
     char buf[16];
     unsigned int n;
@@ -274,22 +290,28 @@ void pc_dcache_purge_all(request_rec *r)
     apr_status_t rv;
 
     if (!pc_dcache_ready())
-        return;
+        return APR_SUCCESS;
     if (g_farm == NULL) {
         pc_local_clear();
-        return;
+        return APR_SUCCESS;
     }
-    e = remote_epoch_read(r) + 1;
-    n = (unsigned int)apr_snprintf(buf, sizeof(buf), "%u", e);
+    if ((rv = remote_epoch_read(&e, r)) != APR_SUCCESS) {
+        cache_error(r, "purge-all epoch read", rv);
+        return rv;
+    }
+    n = (unsigned int)apr_snprintf(buf, sizeof(buf), "%u", ++e);
     /* memcached reads more than 30 days as a date */
     rv = farm_call(PC_RC_STORE, (const unsigned char *)DC_EPOCH_KEY,
                    sizeof(DC_EPOCH_KEY) - 1,
                    apr_time_now() + apr_time_from_sec(86400 * 29),
                    (unsigned char *)buf, &n, r);
-    if (rv != APR_SUCCESS)
+    if (rv != APR_SUCCESS) {
         cache_error(r, "purge-all epoch store", rv);
+        return rv;
+    }
     __atomic_store_n(&g_epoch_memo, e, __ATOMIC_RELEASE);
     __atomic_store_n(&g_epoch_memo_at, apr_time_now(), __ATOMIC_RELEASE);
+    return APR_SUCCESS;
 }
 
 void pc_cache_ref_init(pc_cache_ref_t *ref, const pc_entry_id_t *id,
@@ -300,7 +322,9 @@ void pc_cache_ref_init(pc_cache_ref_t *ref, const pc_entry_id_t *id,
     ref->id.user = id->user ? id->user : "";
     ref->id.app = id->app ? id->app : "";
     ref->have_key = 0;
-    ref->epoch = id->kind == PC_CK_PURGED ? 0 : current_epoch(r);
+    ref->epoch = 0;
+    /* Tombstones are not moved by purge-all. */
+    ref->usable = id->kind == PC_CK_PURGED || current_epoch(&ref->epoch, r);
 }
 
 const unsigned char *pc_cache_ref_key(pc_cache_ref_t *ref)
@@ -350,8 +374,9 @@ static void tombstone_ref(pc_cache_ref_t *t, const char *env,
     pc_cache_ref_init(t, &id, r);   /* purge-all moves entries, not these */
 }
 
-static void leave_tombstone(const char *env, const char *user,
-                            const char *app, apr_time_t now, request_rec *r)
+static apr_status_t leave_tombstone(const char *env, const char *user,
+                                    const char *app, apr_time_t now,
+                                    request_rec *r)
 {
     pc_cache_ref_t t;
     char buf[PC_TOMBSTONE_MAX];
@@ -365,6 +390,7 @@ static void leave_tombstone(const char *env, const char *user,
                    (unsigned char *)buf, n, now + life, now + life, r);
     if (rv != APR_SUCCESS)
         cache_error(r, "tombstone store", rv);
+    return rv;
 }
 
 /* 1 when a purge of this entry's user+app happened after asked_at. */
@@ -394,38 +420,87 @@ static int purged_since(const pc_cache_ref_t *ref, apr_time_t asked_at,
     return pc_cache_purge_raced(at, asked_at, DC_TOMBSTONE_SLACK);
 }
 
-static apr_status_t remove_entry(const char *env, const char *user,
-                                 const char *app, request_rec *r)
+/* Remove the entry of id: APR_SUCCESS (removed), APR_NOTFOUND (none), or
+ * the failure. */
+static apr_status_t remove_entry(const pc_entry_id_t *id, request_rec *r)
 {
-    pc_entry_id_t id = {PC_CK_CONSENT, env, user, app};
     pc_cache_ref_t ref;
 
-    pc_cache_ref_init(&ref, &id, r);
+    pc_cache_ref_init(&ref, id, r);
+    if (!ref.usable)
+        return APR_EGENERAL;
     return store_remove(pc_cache_ref_key(&ref), r);
 }
 
-int pc_dcache_purge_user(const char *user_id, const char *app,
-                         request_rec *r)
+/* The username mapped to a user ID (see PC_CK_NAME_OF) goes with it: a
+ * username given to someone else must not resolve to the old ID. */
+static apr_status_t drop_name_of(const char *env, const char *user_id,
+                                 request_rec *r)
+{
+    pc_entry_id_t rev = {PC_CK_NAME_OF, env, user_id, ""};
+    pc_entry_id_t map = {PC_CK_USER, env, NULL, ""};
+    pc_cache_ref_t ref;
+    pc_cache_entry_t e;
+    apr_status_t rv;
+
+    pc_cache_ref_init(&ref, &rev, r);
+    switch (pc_dcache_get(&e, &ref, r)) {
+    case PC_GET_MISS:
+        return APR_SUCCESS;
+    case PC_GET_ERROR:
+        return APR_EGENERAL;
+    case PC_GET_HIT:
+        break;
+    }
+    map.user = e.app;
+    rv = remove_entry(&map, r);
+    if (rv != APR_SUCCESS && rv != APR_NOTFOUND)
+        return rv;
+    rv = remove_entry(&rev, r);
+    return rv == APR_NOTFOUND ? APR_SUCCESS : rv;
+}
+
+/* Tombstone first, then the removal: a lookup that stores an answer
+ * after the removal then finds the tombstone. */
+static apr_status_t purge_one(const char *env, const char *user_id,
+                              const char *app, apr_time_t now, int *removed,
+                              request_rec *r)
+{
+    pc_entry_id_t id = {PC_CK_CONSENT, env, user_id, app};
+    apr_status_t rv = leave_tombstone(env, user_id, app, now, r);
+
+    if (rv != APR_SUCCESS)
+        return rv;
+    rv = remove_entry(&id, r);
+    if (rv == APR_SUCCESS)
+        ++*removed;
+    return rv == APR_NOTFOUND ? APR_SUCCESS : rv;
+}
+
+apr_status_t pc_dcache_purge_user(int *removed, const char *user_id,
+                                  const char *app, request_rec *r)
 {
     apr_time_t now = apr_time_now();
-    int i, j, removed = 0;
+    apr_status_t rv, failed = APR_SUCCESS;
+    int i, j;
 
+    *removed = 0;
     if (!pc_dcache_ready())
-        return 0;
+        return APR_SUCCESS;
+    user_id = pc_uuid_lower(r->pool, user_id);
     for (i = 0; g_envs && i < g_envs->nelts; i++) {
         const char *env = APR_ARRAY_IDX(g_envs, i, const char *);
         for (j = 0; g_apps && j < g_apps->nelts; j++) {
             const char *a = APR_ARRAY_IDX(g_apps, j, const char *);
             if (app && strcmp(app, a) != 0)
                 continue;
-            /* Tombstone first, then the removal: a lookup that stores an
-             * answer after the removal then finds the tombstone. */
-            leave_tombstone(env, user_id, a, now, r);
-            if (remove_entry(env, user_id, a, r) == APR_SUCCESS)
-                removed++;
+            if ((rv = purge_one(env, user_id, a, now, removed, r)))
+                failed = rv;
         }
+        if ((rv = drop_name_of(env, user_id, r)) != APR_SUCCESS)
+            failed = rv;
     }
-    return removed;
+    return failed;
 }
 
 /* ---- entries ------------------------------------------------------------- */
@@ -441,6 +516,8 @@ pc_get_e pc_dcache_get(pc_cache_entry_t *e, pc_cache_ref_t *ref,
 
     if (!pc_dcache_ready())
         return PC_GET_MISS;
+    if (!ref->usable)
+        return PC_GET_ERROR;
     rv = store_get(pc_cache_ref_key(ref), PC_CACHE_KEY_LEN, buf, &len, r);
     if (rv == APR_NOTFOUND)
         return PC_GET_MISS;
@@ -480,7 +557,7 @@ pc_put_e pc_dcache_put(pc_cache_ref_t *ref, const pc_cache_entry_t *e,
     unsigned int len;
     apr_status_t rv;
 
-    if (!pc_dcache_ready() ||
+    if (!pc_dcache_ready() || !ref->usable ||
         pc_cache_encode(&buf, &len, e, r->pool) != APR_SUCCESS)
         return PC_PUT_NOT_STORED;
     rv = store_put(pc_cache_ref_key(ref), PC_CACHE_KEY_LEN, buf, len,

@@ -41,6 +41,7 @@ typedef struct pc_dcache_stats_t {
 typedef struct pc_cache_ref_t {
     pc_entry_id_t id;
     apr_uint32_t epoch;
+    int usable;                /* 0: the farm's epoch could not be read */
     unsigned char key[PC_CACHE_KEY_LEN];
     int have_key;
 } pc_cache_ref_t;
@@ -84,13 +85,17 @@ pc_put_e pc_dcache_put(pc_cache_ref_t *ref, const pc_cache_entry_t *e,
                        apr_time_t store_until, apr_time_t asked_at,
                        request_rec *r);
 
-/* Drop a user's decisions (one application, or all when app is NULL),
- * here and, with a farm cache, on every server.  Returns the number of
- * entries the cache removed. */
-int pc_dcache_purge_user(const char *user_id, const char *app,
-                         request_rec *r);
+/* Drop a user's decisions (one application, or all when app is NULL) and
+ * the username mapped to the user, here and, with a farm cache, on every
+ * server.  APR_SUCCESS when every tombstone and removal took effect
+ * (*removed: the entries the cache held); else the cache failed and the
+ * purge may not be effective: the caller must say so (a webhook answers
+ * 503, so PingOne retries). */
+apr_status_t pc_dcache_purge_user(int *removed, const char *user_id,
+                                  const char *app, request_rec *r);
 
-/* Drop every decision: moves every key to a new epoch. */
-void pc_dcache_purge_all(request_rec *r);
+/* Drop every decision.  APR_SUCCESS, or the farm cache failed and the
+ * purge is not effective. */
+apr_status_t pc_dcache_purge_all(request_rec *r);
 
 #endif

@@ -29,7 +29,7 @@ int pc_webhook_handler(request_rec *r)
     const char *err;
     char *body;
     apr_size_t len;
-    int rc, i, dropped = 0, ignored = 0, removed = 0;
+    int rc, i, n, dropped = 0, ignored = 0, removed = 0, failed = 0;
 
     if (dc->webhook_auth == NULL) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
@@ -77,13 +77,34 @@ int pc_webhook_handler(request_rec *r)
             ignored++;
             continue;
         }
-        removed += pc_dcache_purge_user(ev->user_id, NULL, r);
+        if (pc_dcache_purge_user(&n, ev->user_id, NULL, r) != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                          "PC00206: webhook %s: the cached decisions of user "
+                          "%s could not be dropped (the decision cache "
+                          "failed); answering 503 so PingOne retries",
+                          pc_log_safe(r->pool, ev->type, 64), ev->user_id);
+            failed++;
+            continue;
+        }
+        removed += n;
         pc_count(PC_CNT_WEBHOOK_DROPPED);
         dropped++;
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "PC00204: webhook %s: dropped cached decisions of "
                       "user %s", pc_log_safe(r->pool, ev->type, 64),
                       ev->user_id);
+    }
+    if (failed) {
+        /* PingOne retries the delivery until it gets 200: dropping a user
+         * again is harmless, losing a revocation is not. */
+        apr_table_setn(r->err_headers_out, "Retry-After", "5");
+        return pc_send_json(r, HTTP_SERVICE_UNAVAILABLE,
+                            apr_psprintf(r->pool,
+                                         "{\"error\":\"the decision cache "
+                                         "failed: not every purge took "
+                                         "effect\",\"events\":%d,"
+                                         "\"users_failed\":%d}",
+                                         events->nelts, failed));
     }
     pc_count(PC_CNT_WEBHOOK_OK);
     return pc_send_json(r, HTTP_OK,

@@ -2,7 +2,7 @@
  * pc_cache.c - cache keys, values and TTL arithmetic (pure core).
  *
  * Encoding notes beyond the layout drawn in pc_cache.h:
- *  - The kind byte holds pc_cache_kind_e (1 or 2) in its low bits and the
+ *  - The kind byte holds pc_cache_kind_e (1, 2 or 4) in its low bits and the
  *    unknown-user flag in its high bit (PC_KIND_UNKNOWN_USER, 0x80).  The
  *    flag is only written for entries without a consent, and a value with
  *    the flag and a consent status is rejected.
@@ -214,7 +214,8 @@ apr_status_t pc_cache_encode(unsigned char **buf, unsigned int *len,
     apr_size_t total = PC_HEAD_LEN;
     unsigned char *out, *w;
 
-    if ((kind != PC_CK_CONSENT && kind != PC_CK_USER) || nscopes < 0 ||
+    if ((kind != PC_CK_CONSENT && kind != PC_CK_USER &&
+         kind != PC_CK_NAME_OF) || nscopes < 0 ||
         nscopes > (int)PC_SCOPES_MAX)
         return APR_EINVAL;
     if (c == NULL && e->unknown_user)
@@ -335,7 +336,8 @@ apr_status_t pc_cache_decode(pc_cache_entry_t *e, const unsigned char *buf,
         return APR_EINVAL;
     d.unknown_user = (kind & PC_KIND_UNKNOWN_USER) != 0;
     kind &= PC_KIND_MASK;
-    if ((kind != PC_CK_CONSENT && kind != PC_CK_USER) || status > PC_CS_OTHER)
+    if ((kind != PC_CK_CONSENT && kind != PC_CK_USER &&
+         kind != PC_CK_NAME_OF) || status > PC_CS_OTHER)
         return APR_EINVAL;
     /* Combinations the encoder never writes. */
     if (status != PC_CS_NONE && d.unknown_user)

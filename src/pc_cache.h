@@ -50,8 +50,11 @@ typedef enum {
     PC_CK_CONSENT = 1, /* the consent that counts for user+app (or none) */
     PC_CK_USER = 2,    /* username -> user ID (app = "", consent fields empty;
                           user_id holds the ID, app_name the username) */
-    PC_CK_PURGED = 3   /* key only: the tombstone a purge leaves for a
+    PC_CK_PURGED = 3,  /* key only: the tombstone a purge leaves for a
                           user+app (value: pc_cache_tombstone_encode) */
+    PC_CK_NAME_OF = 4  /* user ID -> the username mapped to it (user_id
+                          holds the ID, app the username; keyed by env and
+                          ID), so a purge of the ID finds the mapping */
 } pc_cache_kind_e;
 
 typedef enum {

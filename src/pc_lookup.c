@@ -124,6 +124,26 @@ static void note_rate_limit(lk_t *L, const pc_error_t *err)
                          L->pol->default_retry_after)));
 }
 
+/* A stored entry is fresh no longer than the configured TTLs allow from
+ * when it was fetched, whatever it says (a cache that stores what anyone
+ * wrote, or an entry from before a TTL was lowered). */
+static void cap_freshness(const lk_t *L, pc_cache_entry_t *e)
+{
+    apr_time_t cap;
+
+    if (e->kind == PC_CK_USER)
+        cap = e->fetched_at +
+              apr_time_from_sec(e->user_id && *e->user_id ? L->pol->allow_ttl
+                                                           : L->pol->deny_ttl);
+    else
+        cap = pc_cache_fresh_until(e->fetched_at, e->consent,
+                                   L->pol->allow_ttl, L->pol->deny_ttl);
+    if (cap < e->fetched_at)
+        cap = e->fetched_at;
+    if (e->fresh_until > cap)
+        e->fresh_until = cap;
+}
+
 /* ---- the consent lookup, step by step ---------------------------------- */
 
 /* 1. A fresh entry decides; a stale one within the window is kept. */
@@ -133,6 +153,7 @@ static int from_cache(lk_t *L)
 
     if (L->ops->cache_get(L->ops->baton, &L->id, &e, L->p) != PC_GET_HIT)
         return 0;
+    cap_freshness(L, &e);
     switch (pc_cache_freshness(&e, L->now, L->pol->stale_window)) {
     case PC_FRESH:
         count(L, PC_CNT_HIT);
@@ -206,7 +227,8 @@ static int join_flight(lk_t *L)
     }
     /* None handed over: what the leader stored, if fresh. */
     if (L->ops->cache_get(L->ops->baton, &L->id, &e, L->p) == PC_GET_HIT &&
-        pc_cache_freshness(&e, L->ops->now(L->ops->baton), 0) == PC_FRESH) {
+        (cap_freshness(L, &e),
+         pc_cache_freshness(&e, L->ops->now(L->ops->baton), 0) == PC_FRESH)) {
         count(L, PC_CNT_COALESCED);
         from_entry(L, &e, PC_SRC_CACHE);
         return 1;
@@ -345,16 +367,23 @@ static int cached_user(lk_t *L, const char **id)
     pc_cache_entry_t e;
 
     if (L->ops->cache_get(L->ops->baton, &L->id, &e, L->p) != PC_GET_HIT ||
-        e.kind != PC_CK_USER || pc_cache_freshness(&e, L->now, 0) != PC_FRESH ||
-        e.consent != NULL || e.app == NULL || strcmp(e.app, L->id.user) != 0)
+        e.kind != PC_CK_USER || e.consent != NULL || e.app == NULL ||
+        strcmp(e.app, L->id.user) != 0)
+        return 0;
+    cap_freshness(L, &e);
+    if (pc_cache_freshness(&e, L->now, 0) != PC_FRESH)
         return 0;
     *id = e.user_id && *e.user_id ? e.user_id : NULL;
     return 1;
 }
 
+/* The mapping username -> ID, and for a known user its reverse (ID ->
+ * username), so that a purge of the ID (a user deleted, disabled or
+ * renamed) also drops the mapping. */
 static void store_user(lk_t *L, const char *id)
 {
     pc_cache_entry_t e;
+    pc_entry_id_t rev;
     int ttl = id ? L->pol->allow_ttl : L->pol->deny_ttl;
 
     if (ttl <= 0)
@@ -366,6 +395,13 @@ static void store_user(lk_t *L, const char *id)
     e.fetched_at = L->now;
     e.fresh_until = L->now + apr_time_from_sec(ttl);
     L->ops->cache_put(L->ops->baton, &L->id, &e, e.fresh_until, 0, L->p);
+    if (id == NULL)
+        return;
+    rev.kind = e.kind = PC_CK_NAME_OF;
+    rev.env = L->id.env;
+    rev.user = id;
+    rev.app = "";
+    L->ops->cache_put(L->ops->baton, &rev, &e, e.fresh_until, 0, L->p);
 }
 
 void pc_lookup_user(pc_outcome_t *out, const pc_lookup_ops_t *ops,
@@ -392,6 +428,8 @@ void pc_lookup_user(pc_outcome_t *out, const pc_lookup_ops_t *ops,
             upstream_failed(&L);
             return;
         }
+        if (id)
+            id = pc_uuid_lower(p, id);
         store_user(&L, id);
     }
     if (id == NULL) {
@@ -401,5 +439,5 @@ void pc_lookup_user(pc_outcome_t *out, const pc_lookup_ops_t *ops,
         return;
     }
     out->result = PC_LK_FOUND;
-    out->user_id = id;
+    out->user_id = pc_uuid_lower(p, id);
 }

@@ -35,6 +35,23 @@ int pc_is_uuid(const char *s)
     return 1;
 }
 
+const char *pc_uuid_lower(apr_pool_t *p, const char *s)
+{
+    char *out;
+    int i;
+
+    if (!pc_is_uuid(s))
+        return s;
+    for (i = 0; i < 36 && !apr_isupper(s[i]); i++)
+        ;
+    if (i == 36)
+        return s;
+    out = apr_pstrdup(p, s);
+    for (; i < 36; i++)
+        out[i] = (char)apr_tolower(out[i]);
+    return out;
+}
+
 static int is_unreserved(unsigned char c)
 {
     return apr_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';

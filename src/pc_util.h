@@ -20,6 +20,11 @@
 /* 8-4-4-4-12 hexadecimal (either case). */
 int pc_is_uuid(const char *s);
 
+/* A UUID in lowercase (PingOne's IDs are): the one spelling that keys the
+ * cache, so a purge by ID reaches every entry of the user.  Other strings
+ * are returned as they are. */
+const char *pc_uuid_lower(apr_pool_t *p, const char *s);
+
 /* Percent-encode everything except RFC 3986 unreserved characters. */
 const char *pc_url_encode(apr_pool_t *p, const char *s);
 

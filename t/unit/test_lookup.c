@@ -726,6 +726,70 @@ static void test_username(void)
     ok(W.puts == 0, "TTL 0: the mapping is not cached");
 }
 
+static void test_freshness_cap(void)
+{
+    pc_outcome_t o;
+
+    /* An entry claiming a day of freshness (a forged or an old entry):
+     * fresh only as long as the allow TTL from when it was fetched. */
+    reset();
+    look();
+    W.slots[0].e.fresh_until = T0 + SEC(86400);
+    W.slots[0].until = T0 + SEC(86400);
+    W.now += SEC(30);
+    o = look();
+    ok(o.source == PC_SRC_CACHE, "within the allow TTL: the cache decides");
+    W.now += SEC(31);
+    o = look();
+    ok(o.source == PC_SRC_PINGONE && W.calls == 2,
+       "past fetched_at + allow TTL it is asked again, whatever it claims");
+
+    reset();
+    W.status = "REVOKED";
+    look();
+    W.slots[0].e.fresh_until = T0 + SEC(86400);
+    W.slots[0].until = T0 + SEC(86400);
+    W.now += SEC(11);
+    o = look();
+    ok(o.source == PC_SRC_PINGONE, "a deny: capped at the deny TTL");
+
+    reset();
+    W.user_found = USER;
+    {
+        pc_outcome_t u;
+        pc_lookup_user(&u, &OPS, &POL, ENV, "alice", p);
+        W.slots[0].e.fresh_until = T0 + SEC(86400);
+        W.slots[0].until = T0 + SEC(86400);
+        W.now += SEC(61);
+        pc_lookup_user(&u, &OPS, &POL, ENV, "alice", p);
+        ok(W.user_calls == 2, "a username mapping too");
+    }
+}
+
+static void test_name_of(void)
+{
+    pc_outcome_t o;
+    int i, found = 0;
+
+    reset();
+    W.user_found = "E0000000-0000-4000-8000-00000000A11C";
+    pc_lookup_user(&o, &OPS, &POL, ENV, "alice", p);
+    ok(o.result == PC_LK_FOUND && strcmp(o.user_id, USER) == 0,
+       "a resolved ID is lowercased: it keys the cache one way only");
+    for (i = 0; i < 8; i++) {
+        if (W.slots[i].used && W.slots[i].id.kind == PC_CK_NAME_OF &&
+            strcmp(W.slots[i].id.user, USER) == 0 &&
+            strcmp(W.slots[i].e.app, "alice") == 0)
+            found = 1;
+    }
+    ok(found, "the reverse mapping (ID -> username) is stored for purges");
+
+    reset();
+    W.user_found = NULL;
+    pc_lookup_user(&o, &OPS, &POL, ENV, "nobody", p);
+    ok(W.puts == 1, "an unknown username has no reverse mapping");
+}
+
 static void test_names(void)
 {
     ok(strcmp(pc_source_name(PC_SRC_CACHE), "cache") == 0 &&
@@ -750,6 +814,8 @@ int main(void)
     test_purge_race();
     test_cache_down();
     test_username();
+    test_freshness_cap();
+    test_name_of();
     test_names();
     apr_pool_destroy(p);
     apr_terminate();
