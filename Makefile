@@ -26,7 +26,8 @@ DEB_PACKAGES := apache2 apache2-dev libapr1-dev libaprutil1-dev \
                 libwww-perl python3 make gcc pkg-config curl redis-server memcached \
                 openssl libhiredis-dev libssl-dev redis-sentinel
 
-CORE_SRC  := src/pc_consent.c src/pc_decide.c src/pc_util.c src/pc_client.c \
+CORE_SRC  := src/pc_consent.c src/pc_decide.c src/pc_text.c \
+             src/pc_url.c src/pc_parse.c src/pc_client.c \
              src/pc_lookup.c src/pc_stats.c src/pc_table.c src/pc_budget.c \
              src/pc_cache.c src/pc_webhook.c \
              src/pc_curl.c src/pc_rurl.c src/pc_redis.c src/pc_hmac.c

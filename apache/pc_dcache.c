@@ -12,7 +12,7 @@
 #include "pc_dcache.h"
 #include "pc_l1.h"
 #include "pc_rcall.h"
-#include "pc_util.h"
+#include "pc_text.h"
 
 #include "ap_mpm.h"
 #include "ap_provider.h"

@@ -8,8 +8,10 @@
 #include "pc_cache.h"
 #include "pc_consent.h"
 #include "pc_hmac.h"
+#include "pc_parse.h"
 #include "pc_rurl.h"
-#include "pc_util.h"
+#include "pc_text.h"
+#include "pc_url.h"
 #include "pc_webhook.h"
 
 #include <apr_general.h>
@@ -108,6 +110,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 strcmp(pc_rurl_unparse(p, ru2), c1) != 0)
                 __builtin_trap();
         }
+    }
+    {
+        pc_cache_spec_t cs;
+        pc_parse_cache_spec(p, s, &cs);
     }
     if (strncmp(s, "file:", 5) != 0) /* never read files named by input */
         pc_parse_secret(p, s, &secret);

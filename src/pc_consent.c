@@ -24,6 +24,8 @@
  *    duplicate is never seen.
  */
 #include "pc_consent.h"
+#include "pc_parse.h"
+#include "pc_text.h"
 
 #include <apr_cstr.h>
 #include <apr_strings.h>
@@ -58,44 +60,6 @@ static apr_status_t finish(apr_status_t rv, const char **err, const char *why)
 }
 
 /* ---- JSON text ---------------------------------------------------------- */
-
-/* Length of the UTF-8 sequence at s (n bytes available) per RFC 3629, or 0
- * when it is not a well-formed one. */
-static apr_size_t utf8_seq(const unsigned char *s, apr_size_t n)
-{
-    unsigned char lo = 0x80, hi = 0xBF;
-    apr_size_t need, i;
-
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xC2 && s[0] <= 0xDF) {
-        need = 1;
-    }
-    else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-        need = 2;
-        if (s[0] == 0xE0)
-            lo = 0xA0; /* overlong */
-        else if (s[0] == 0xED)
-            hi = 0x9F; /* UTF-16 surrogates */
-    }
-    else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-        need = 3;
-        if (s[0] == 0xF0)
-            lo = 0x90; /* overlong */
-        else if (s[0] == 0xF4)
-            hi = 0x8F; /* above U+10FFFF */
-    }
-    else {
-        return 0;
-    }
-    if (n <= need || s[1] < lo || s[1] > hi)
-        return 0;
-    for (i = 2; i <= need; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    }
-    return need + 1;
-}
 
 static int utf8_cont(char c)
 {
@@ -150,7 +114,7 @@ static const char *check_text(const char *body, apr_size_t len)
         else if (c < 0x20) {
             return "JSON string contains a control character";
         }
-        else if ((n = utf8_seq(s + i, len - i)) == 0) {
+        else if ((n = pc_utf8_char(body + i, len - i)) == 0) {
             return "body is not valid UTF-8";
         }
         else {
@@ -329,127 +293,7 @@ static apr_status_t opt_time(apr_time_t *out, json_object *obj,
                                                      : APR_EGENERAL;
 }
 
-/* ---- timestamps --------------------------------------------------------- */
-
-/* n decimal digits at s.  Stops at the first non-digit, so it never reads
- * past a terminating NUL. */
-static int read_digits(const char *s, int n, int *out)
-{
-    int i, v = 0;
-
-    for (i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return 1;
-}
-
-static int is_leap(int y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int days_in_month(int y, int m)
-{
-    static const unsigned char mdays[12] = {31, 28, 31, 30, 31, 30,
-                                            31, 31, 30, 31, 30, 31};
-    return m == 2 && is_leap(y) ? 29 : mdays[m - 1];
-}
-
-/* Gregorian leap years in 1..y. */
-static apr_int64_t leaps_through(apr_int64_t y)
-{
-    return y / 4 - y / 100 + y / 400;
-}
-
-/* Days from 1970-01-01 to y-m-d (y >= 1970, date already validated). */
-static apr_int64_t days_since_epoch(int y, int m, int d)
-{
-    static const short before[12] = {0,   31,  59,  90,  120, 151,
-                                     181, 212, 243, 273, 304, 334};
-
-    return 365 * (apr_int64_t)(y - 1970) + leaps_through(y - 1) -
-           leaps_through(1969) + before[m - 1] + (m > 2 && is_leap(y)) +
-           (d - 1);
-}
-
-apr_status_t pc_parse_timestamp(apr_time_t *out, const char *s)
-{
-    int year, mon, day, hour, min, sec, ndig = 0;
-    apr_int64_t usec = 0, secs, offset = 0;
-    const char *z;
-
-    /* Short-circuit order matters: each separator is read only after the
-     * digits before it were seen, so a short string stops at its NUL. */
-    if (s == NULL || !read_digits(s, 4, &year) || s[4] != '-' ||
-        !read_digits(s + 5, 2, &mon) || s[7] != '-' ||
-        !read_digits(s + 8, 2, &day) || s[10] != 'T' ||
-        !read_digits(s + 11, 2, &hour) || s[13] != ':' ||
-        !read_digits(s + 14, 2, &min) || s[16] != ':' ||
-        !read_digits(s + 17, 2, &sec))
-        return APR_EINVAL;
-    if (year < 1970 || year > 9999 || mon < 1 || mon > 12 || day < 1 ||
-        day > days_in_month(year, mon) || hour > 23 || min > 59 || sec > 60)
-        return APR_EINVAL;
-
-    z = s + 19;
-    if (*z == '.') {
-        /* Up to nanoseconds; digits beyond microseconds are dropped. */
-        for (z++; *z >= '0' && *z <= '9'; z++, ndig++) {
-            if (ndig >= 9)
-                return APR_EINVAL;
-            if (ndig < 6)
-                usec = usec * 10 + (*z - '0');
-        }
-        if (ndig == 0)
-            return APR_EINVAL;
-        for (; ndig < 6; ndig++)
-            usec *= 10;
-    }
-    if (z[0] == 'Z' && z[1] == '\0') {
-        offset = 0;
-    }
-    else if (z[0] == '+' || z[0] == '-') {
-        int oh, om;
-
-        if (!read_digits(z + 1, 2, &oh) || z[3] != ':' ||
-            !read_digits(z + 4, 2, &om) || z[6] != '\0' || oh > 23 ||
-            om > 59)
-            return APR_EINVAL;
-        offset = (apr_int64_t)(oh * 60 + om) * 60;
-        if (z[0] == '-')
-            offset = -offset;
-    }
-    else {
-        return APR_EINVAL;
-    }
-
-    /* A leap second (:60) counts as the first second of the next minute. */
-    secs = days_since_epoch(year, mon, day) * 86400 + hour * 3600 + min * 60 +
-           sec - offset;
-    if (secs < 0)
-        return APR_EINVAL; /* e.g. 1970-01-01T00:00:00+01:00 */
-    *out = (apr_time_t)(secs * APR_USEC_PER_SEC + usec);
-    return APR_SUCCESS;
-}
-
 /* ---- consents ----------------------------------------------------------- */
-
-/* An OAuth scope token (RFC 6749 3.3): %x21 / %x23-5B / %x5D-7E. */
-static int scope_token_ok(const char *s)
-{
-    const unsigned char *u = (const unsigned char *)s;
-
-    if (*u == '\0')
-        return 0;
-    for (; *u; u++) {
-        if (*u < 0x21 || *u == 0x22 || *u == 0x5C || *u > 0x7E)
-            return 0;
-    }
-    return 1;
-}
 
 static apr_status_t read_scopes(apr_array_header_t *scopes, json_object *o,
                                 apr_pool_t *p, const char **why)
@@ -469,7 +313,7 @@ static apr_status_t read_scopes(apr_array_header_t *scopes, json_object *o,
 
         if (s == NULL)
             return fail(why, "consent.scope is not an array of strings");
-        if (!scope_token_ok(s))
+        if (!pc_scope_token_ok(s))
             return fail(why, "consent.scope holds an invalid scope token");
         APR_ARRAY_PUSH(scopes, const char *) = apr_pstrdup(p, s);
     }

@@ -65,10 +65,6 @@ typedef struct pc_job_t {
     const char *reason;        /* reason on FAILED (may be NULL) */
 } pc_job_t;
 
-/* Parse an ISO-8601 / RFC 3339 UTC timestamp ("2022-08-23T22:23:34.624Z",
- * also "+00:00" offsets and no fraction).  Returns APR_SUCCESS or APR_EINVAL. */
-apr_status_t pc_parse_timestamp(apr_time_t *out, const char *s);
-
 /* A single consent object (GET .../oauthConsents/{id}). */
 apr_status_t pc_json_parse_consent(pc_consent_t **out, const char *body,
                                    apr_size_t len, apr_pool_t *p,
