@@ -8,6 +8,7 @@
 #include "pc_cache.h"
 #include "pc_consent.h"
 #include "pc_hmac.h"
+#include "pc_json.h"
 #include "pc_parse.h"
 #include "pc_rurl.h"
 #include "pc_text.h"
@@ -114,6 +115,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     {
         pc_cache_spec_t cs;
         pc_parse_cache_spec(p, s, &cs);
+    }
+    {
+        /* The JSON writer's output always passes the strict parser and,
+         * for valid UTF-8, reads back as the input. */
+        const char *q = pc_json_quote(p, s), *back;
+        pc_json_t *doc;
+        if (pc_json_parse(&doc, q, strlen(q), p, &err) != APR_SUCCESS ||
+            (back = pc_json_string(doc)) == NULL ||
+            (pc_utf8_valid(s, strlen(s)) && strcmp(back, s) != 0))
+            __builtin_trap();
     }
     if (strncmp(s, "file:", 5) != 0) /* never read files named by input */
         pc_parse_secret(p, s, &secret);
