@@ -26,14 +26,19 @@ DEB_PACKAGES := apache2 apache2-dev libapr1-dev libaprutil1-dev \
                 libwww-perl python3 make gcc pkg-config curl redis-server memcached \
                 openssl libhiredis-dev libssl-dev redis-sentinel
 
-CORE_SRC  := src/pc_consent.c src/pc_decide.c src/pc_util.c src/pc_client.c \
+CORE_SRC  := src/pc_json.c src/pc_consent.c src/pc_decide.c src/pc_text.c \
+             src/pc_url.c src/pc_parse.c src/pc_client.c \
              src/pc_lookup.c src/pc_stats.c src/pc_table.c src/pc_budget.c \
              src/pc_cache.c src/pc_webhook.c \
              src/pc_curl.c src/pc_rurl.c src/pc_redis.c src/pc_hmac.c
 GLUE_SRC  := mod_pingone_consent.c $(wildcard apache/pc_*.c)
 HEADERS   := $(wildcard src/*.h apache/*.h)
 UNIT_SRC  := $(wildcard t/unit/test_*.c)
-UNIT_BIN  := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
+# The JSON and PingOne reader tests run twice: once more with json-c fed
+# 7 bytes at a time (PC_JSON_FEED_MAX), the path bodies over 1 GiB take.
+UNIT_FED  := test_json test_consent
+UNIT_BIN  := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC)) \
+             $(patsubst %,$(BUILD)/unit/%_fed7,$(UNIT_FED))
 
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
              -Wmissing-prototypes -Wno-unused-parameter
@@ -100,6 +105,10 @@ $(BUILD)/unit/%: t/unit/%.c $(CORE_SRC) $(HEADERS) t/unit/tap.h t/unit/redis_har
 
 # The table's test widens the window of a half-done write (see pc_table.c).
 $(BUILD)/unit/test_table: UNIT_CFLAGS += -DPC_TABLE_TEST_WINDOW
+
+$(BUILD)/unit/%_fed7: t/unit/%.c $(CORE_SRC) $(HEADERS) t/unit/tap.h
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) -DPC_JSON_FEED_MAX=7 $< $(CORE_SRC) $(PKG_LIBS) -o $@
 
 # pc_rcall.c is Apache glue with no httpd code behind it (socache types
 # only): unit-tested against a fake provider.

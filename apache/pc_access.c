@@ -8,7 +8,7 @@
 #include "pc_apache.h"
 #include "pc_child.h"
 #include "pc_lookup_glue.h"
-#include "pc_util.h"
+#include "pc_text.h"
 
 #include "http_log.h"
 #include "http_request.h"

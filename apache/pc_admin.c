@@ -12,7 +12,8 @@
 #include "pc_log.h"
 #include "pc_segment.h"
 #include "pc_tokens.h"
-#include "pc_util.h"
+#include "pc_parse.h"
+#include "pc_text.h"
 
 #include "http_log.h"
 #include "http_protocol.h"

@@ -5,7 +5,8 @@
  * denial by this provider answers 403 (not 401) and an outage 503.
  */
 #include "pc_apache.h"
-#include "pc_util.h"
+#include "pc_parse.h"
+#include "pc_text.h"
 
 #include "http_log.h"
 #include "http_request.h"

@@ -4,7 +4,7 @@
  * path never sees an unset value.
  */
 #include "pc_apache.h"
-#include "pc_util.h"
+#include "pc_url.h"
 
 #include <apr_strings.h>
 

@@ -15,7 +15,7 @@
 #include "pc_dcache.h"
 #include "pc_local.h"
 #include "pc_rcall.h"
-#include "pc_util.h"
+#include "pc_text.h"
 
 #include "ap_mpm.h"
 #include "ap_provider.h"

@@ -5,7 +5,9 @@
  * need the whole configuration are in pc_validate.c.
  */
 #include "pc_apache.h"
-#include "pc_util.h"
+#include "pc_parse.h"
+#include "pc_text.h"
+#include "pc_url.h"
 
 #include "http_config.h"
 #include "http_core.h"

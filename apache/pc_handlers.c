@@ -4,7 +4,7 @@
  */
 #include "pc_apache.h"
 #include "pc_handlers.h"
-#include "pc_util.h"
+#include "pc_text.h"
 
 #include "http_protocol.h"
 

@@ -7,7 +7,7 @@
  * decisions are stored.
  */
 #include "pc_local.h"
-#include "pc_util.h"
+#include "pc_text.h"
 
 #include "http_log.h"
 

@@ -5,7 +5,7 @@
  * Retry-After.
  */
 #include "pc_apache.h"
-#include "pc_util.h"
+#include "pc_text.h"
 
 #include "http_log.h"
 #include "http_core.h"

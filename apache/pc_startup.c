@@ -12,7 +12,7 @@
 #include "pc_ratelimit.h"
 #include "pc_segment.h"
 #include "pc_tokens.h"
-#include "pc_util.h"
+#include "pc_text.h"
 
 #include "ap_provider.h"
 #include "ap_socache.h"

@@ -8,7 +8,7 @@
  * (configtest fails).
  */
 #include "pc_apache.h"
-#include "pc_util.h"
+#include "pc_text.h"
 
 #include "http_core.h"
 #include "http_log.h"

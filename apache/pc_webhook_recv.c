@@ -9,7 +9,7 @@
 #include "pc_dcache.h"
 #include "pc_handlers.h"
 #include "pc_segment.h"
-#include "pc_util.h"
+#include "pc_text.h"
 #include "pc_webhook.h"
 
 #include "http_log.h"

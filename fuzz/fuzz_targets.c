@@ -8,8 +8,11 @@
 #include "pc_cache.h"
 #include "pc_consent.h"
 #include "pc_hmac.h"
+#include "pc_json.h"
+#include "pc_parse.h"
 #include "pc_rurl.h"
-#include "pc_util.h"
+#include "pc_text.h"
+#include "pc_url.h"
 #include "pc_webhook.h"
 
 #include <apr_general.h>
@@ -108,6 +111,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 strcmp(pc_rurl_unparse(p, ru2), c1) != 0)
                 __builtin_trap();
         }
+    }
+    {
+        pc_cache_spec_t cs;
+        pc_parse_cache_spec(p, s, &cs);
+    }
+    {
+        /* The JSON writer's output always passes the strict parser and,
+         * for valid UTF-8, reads back as the input. */
+        const char *q = pc_json_quote(p, s), *back;
+        pc_json_t *doc;
+        if (pc_json_parse(&doc, q, strlen(q), p, &err) != APR_SUCCESS ||
+            (back = pc_json_string(doc)) == NULL ||
+            (pc_utf8_valid(s, strlen(s)) && strcmp(back, s) != 0))
+            __builtin_trap();
     }
     if (strncmp(s, "file:", 5) != 0) /* never read files named by input */
         pc_parse_secret(p, s, &secret);

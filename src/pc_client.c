@@ -2,7 +2,8 @@
  * pc_client.c - the PingOne API client.
  */
 #include "pc_client.h"
-#include "pc_util.h"
+#include "pc_text.h"
+#include "pc_url.h"
 
 #include <apr_strings.h>
 #include <string.h>

@@ -1,13 +1,16 @@
 /*
- * pc_consent.h - PingOne data model and JSON parsing (pure core, no httpd).
+ * pc_consent.h - PingOne data model and the readers of PingOne's JSON
+ * answers (pure core, no httpd), on top of pc_json.
  *
- * Every parser here takes untrusted bytes from the network.  Rules:
+ * Every reader here takes untrusted bytes from the network.  Rules:
  *  - never read past `len`; the body need not be NUL terminated;
+ *  - the text must be strict JSON in valid UTF-8 (pc_json_parse);
  *  - unknown fields are ignored; a known field with the wrong JSON type makes
- *    the whole document invalid (APR_EGENERAL) with a short reason in *err;
- *  - all output strings are copied into pool `p` (json-c objects are freed
- *    before return), so results live exactly as long as the pool.
- * This is the only place in the project that uses json-c.
+ *    the whole document invalid (APR_EGENERAL) with a short reason in *err
+ *    (err may be NULL); the member conventions are pc_json.h's;
+ *  - all output strings are copied into pool `p` (the parsed document is
+ *    dropped before return), so results live exactly as long as the pool;
+ *  - on failure the outputs are NULL.
  */
 #ifndef PC_CONSENT_H
 #define PC_CONSENT_H
@@ -16,9 +19,7 @@
 #include <apr_tables.h>
 #include <apr_time.h>
 
-/* Deepest nesting of arrays/objects any parser accepts (the top-level value
- * counts as one level).  Body size is capped by the client, not here. */
-#define PC_JSON_MAX_DEPTH 32
+#include "pc_json.h"
 
 /* One OAuth scope consent, as far as the module cares. */
 typedef struct pc_consent_t {
@@ -64,10 +65,6 @@ typedef struct pc_job_t {
     apr_int64_t revoked;       /* result.revoked, -1 when absent */
     const char *reason;        /* reason on FAILED (may be NULL) */
 } pc_job_t;
-
-/* Parse an ISO-8601 / RFC 3339 UTC timestamp ("2022-08-23T22:23:34.624Z",
- * also "+00:00" offsets and no fraction).  Returns APR_SUCCESS or APR_EINVAL. */
-apr_status_t pc_parse_timestamp(apr_time_t *out, const char *s);
 
 /* A single consent object (GET .../oauthConsents/{id}). */
 apr_status_t pc_json_parse_consent(pc_consent_t **out, const char *body,

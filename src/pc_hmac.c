@@ -2,7 +2,7 @@
  * pc_hmac.c - HMAC-SHA256 seals for remote cache entries (see pc_hmac.h).
  */
 #include "pc_hmac.h"
-#include "pc_util.h"
+#include "pc_text.h"
 
 #include <apr_env.h>
 #include <apr_file_io.h>

@@ -5,7 +5,8 @@
  */
 #include "pc_lookup.h"
 #include "pc_decide.h"
-#include "pc_util.h"
+#include "pc_parse.h"
+#include "pc_text.h"
 
 #include <apr_strings.h>
 #include <string.h>

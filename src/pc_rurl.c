@@ -2,7 +2,8 @@
  * pc_rurl.c - parse the Redis cache URL (see pc_rurl.h).
  */
 #include "pc_rurl.h"
-#include "pc_util.h"
+#include "pc_parse.h"
+#include "pc_text.h"
 
 #include <apr_lib.h>
 #include <apr_strings.h>

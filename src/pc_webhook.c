@@ -1,11 +1,13 @@
 /*
  * pc_webhook.c - parsing PingOne ACTIVITY deliveries.
+ *
+ * The body, and each ND-JSON line, goes through pc_json's strict parser
+ * like every other input: invalid UTF-8, NaN, single quotes, raw control
+ * characters in strings or \u0000 refuse the delivery.
  */
 #include "pc_webhook.h"
-#include "pc_consent.h"
+#include "pc_json.h"
 
-#include <apr_strings.h>
-#include <json.h>
 #include <string.h>
 
 pc_event_effect_e pc_event_effect(const char *type)
@@ -21,104 +23,61 @@ pc_event_effect_e pc_event_effect(const char *type)
     return PC_EV_IGNORED;
 }
 
-static const char *str_at(json_object *o, const char *k1, const char *k2,
-                          apr_pool_t *p)
+/* The user an event is about: the first resources[] entry of type USER,
+ * else actors.user.id; NULL when it names none. */
+static const char *event_user(pc_json_t *o, apr_pool_t *p)
 {
-    json_object *v;
-    if (o == NULL || !json_object_is_type(o, json_type_object) ||
-        !json_object_object_get_ex(o, k1, &v) || v == NULL)
-        return NULL;
-    if (k2) {
-        if (!json_object_is_type(v, json_type_object) ||
-            !json_object_object_get_ex(v, k2, &v) || v == NULL)
-            return NULL;
+    pc_json_t *res = pc_json_member(o, "resources");
+    apr_size_t i, n = pc_json_array_len(res);
+
+    for (i = 0; i < n; i++) {
+        pc_json_t *r = pc_json_array_at(res, i);
+        const char *t = pc_json_loose_string(r, "type", p);
+
+        if (t && strcmp(t, "USER") == 0)
+            return pc_json_loose_string(r, "id", p);
     }
-    if (!json_object_is_type(v, json_type_string) ||
-        memchr(json_object_get_string(v), '\0',
-               (size_t)json_object_get_string_len(v)))
-        return NULL;
-    return apr_pstrmemdup(p, json_object_get_string(v),
-                          (apr_size_t)json_object_get_string_len(v));
+    return pc_json_loose_string(
+        pc_json_member(pc_json_member(o, "actors"), "user"), "id", p);
 }
 
-static int add_event(apr_array_header_t *events, json_object *o,
+/* Events are read tolerantly: a field of another type reads as absent. */
+static int add_event(apr_array_header_t *events, pc_json_t *o,
                      apr_pool_t *p)
 {
     pc_event_t *ev;
-    json_object *res, *actors;
 
-    if (o == NULL || !json_object_is_type(o, json_type_object))
+    if (!pc_json_is(o, PC_JSON_OBJECT))
         return -1;
     ev = apr_pcalloc(p, sizeof(*ev));
-    ev->type = str_at(o, "action", "type", p);
-    if (json_object_object_get_ex(o, "resources", &res) && res &&
-        json_object_is_type(res, json_type_array)) {
-        size_t i, n = json_object_array_length(res);
-        for (i = 0; i < n && ev->user_id == NULL; i++) {
-            json_object *r = json_object_array_get_idx(res, i);
-            const char *t = str_at(r, "type", NULL, p);
-            if (t && strcmp(t, "USER") == 0)
-                ev->user_id = str_at(r, "id", NULL, p);
-        }
-    }
-    if (ev->user_id == NULL && json_object_object_get_ex(o, "actors", &actors))
-        ev->user_id = str_at(actors, "user", "id", p);
+    ev->type = pc_json_loose_string(pc_json_member(o, "action"), "type", p);
+    ev->user_id = event_user(o, p);
     ev->effect = pc_event_effect(ev->type);
     APR_ARRAY_PUSH(events, pc_event_t *) = ev;
     return 0;
 }
 
-/* One JSON value from [s, s+len): its events are appended. */
-static apr_status_t parse_value(apr_array_header_t *events, const char *s,
-                                apr_size_t len, apr_pool_t *p,
-                                const char **err)
+/* One JSON value (the body or one ND-JSON line): its events are appended. */
+static apr_status_t read_events(void *baton, pc_json_t *doc, apr_pool_t *p,
+                                const char **why)
 {
-    json_tokener *tok;
-    json_object *doc;
-    int ok = 0;
+    apr_array_header_t *events = baton;
+    apr_size_t i, n;
 
-    if (len > 0x7fffffff) {
-        *err = "body too large";
+    if (!pc_json_is(doc, PC_JSON_ARRAY)) {
+        if (add_event(events, doc, p) == 0)
+            return APR_SUCCESS;
+        *why = "the delivery is not a JSON object or array";
         return APR_EGENERAL;
     }
-    tok = json_tokener_new_ex(PC_JSON_MAX_DEPTH);
-    if (tok == NULL) {
-        *err = "out of memory";
-        return APR_ENOMEM;
-    }
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-    doc = json_tokener_parse_ex(tok, s, (int)len);
-    if (doc && json_tokener_get_error(tok) == json_tokener_success) {
-        size_t end = json_tokener_get_parse_end(tok);
-        while (end < len && (s[end] == ' ' || s[end] == '\n' ||
-                             s[end] == '\r' || s[end] == '\t'))
-            end++;
-        ok = end == len;
-        if (!ok)
-            *err = "trailing data after a JSON value";
-    }
-    if (ok) {
-        ok = 1;
-        if (json_object_is_type(doc, json_type_array)) {
-            size_t i, n = json_object_array_length(doc);
-            for (i = 0; i < n && ok; i++)
-                ok = add_event(events, json_object_array_get_idx(doc, i),
-                               p) == 0;
-            if (!ok)
-                *err = "an event is not a JSON object";
-        }
-        else if (add_event(events, doc, p) != 0) {
-            ok = 0;
-            *err = "the delivery is not a JSON object or array";
+    n = pc_json_array_len(doc);
+    for (i = 0; i < n; i++) {
+        if (add_event(events, pc_json_array_at(doc, i), p) != 0) {
+            *why = "an event is not a JSON object";
+            return APR_EGENERAL;
         }
     }
-    else if (*err == NULL || doc == NULL) {
-        *err = "invalid JSON";
-    }
-    json_tokener_free(tok);
-    if (doc)
-        json_object_put(doc);
-    return ok ? APR_SUCCESS : APR_EGENERAL;
+    return APR_SUCCESS;
 }
 
 apr_status_t pc_webhook_parse(apr_array_header_t **events, const char *body,
@@ -136,7 +95,7 @@ apr_status_t pc_webhook_parse(apr_array_header_t **events, const char *body,
     }
     /* ND-JSON, or one JSON value spread over lines: try the whole body
      * first, then line by line. */
-    if (parse_value(*events, body, len, p, err) == APR_SUCCESS)
+    if (pc_json_read(body, len, read_events, *events, p, err) == APR_SUCCESS)
         goto counted;
     (*events)->nelts = 0;
     while (start < len) {
@@ -149,8 +108,8 @@ apr_status_t pc_webhook_parse(apr_array_header_t **events, const char *body,
             apr_size_t e = end;
             while (e > start && (body[e - 1] == '\r' || body[e - 1] == ' '))
                 e--;
-            if (parse_value(*events, body + start, e - start, p, err) !=
-                APR_SUCCESS)
+            if (pc_json_read(body + start, e - start, read_events, *events, p,
+                             err) != APR_SUCCESS)
                 return APR_EGENERAL;
             lines++;
         }

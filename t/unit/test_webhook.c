@@ -22,6 +22,46 @@ static const pc_event_t *ev(apr_array_header_t *a, int i)
     return APR_ARRAY_IDX(a, i, const pc_event_t *);
 }
 
+/* Strict JSON like every other input (pc_json_parse), in the whole body
+ * and in each ND-JSON line. */
+static void test_strict_json(void)
+{
+    apr_array_header_t *a;
+    const char *err;
+
+    ok(parse(&a, "[" EV("USER.DELETED", "u\xc3\xa9") "]", &err) == APR_SUCCESS &&
+       strcmp(ev(a, 0)->user_id, "u\xc3\xa9") == 0, "valid UTF-8 accepted");
+    ok(parse(&a, "[{\"action\":{\"type\":\"USER.DELETED\"},\"note\":\"caf\\u00e9\","
+                 "\"actors\":{\"user\":{\"id\":\"u-8\"}}}]", &err) == APR_SUCCESS &&
+       strcmp(ev(a, 0)->user_id, "u-8") == 0, "\\u escapes accepted");
+    ok(parse(&a, "[" EV("USER.DELETED", "u\xe9") "]", &err) != APR_SUCCESS && strstr(err, "UTF-8"),
+       "Latin-1 byte rejected");
+    ok(parse(&a, "[" EV("USER.DELETED", "u\xc0\xaf") "]", &err) != APR_SUCCESS && strstr(err, "UTF-8"),
+       "overlong UTF-8 rejected");
+    ok(parse(&a, "[" EV("USER.DELETED", "u\xed\xa0\x80") "]", &err) != APR_SUCCESS && strstr(err, "UTF-8"),
+       "UTF-16 surrogate rejected");
+    ok(parse(&a, EV("USER.DELETED", "u-9") "\n" EV("USER.DELETED", "u\xff") "\n", &err) != APR_SUCCESS &&
+       strstr(err, "UTF-8"), "invalid UTF-8 in the second ND-JSON line rejects all");
+    ok(parse(&a, "[{\"action\":{\"type\":\"USER.DELETED\"},\"n\":NaN}]", &err) != APR_SUCCESS,
+       "NaN rejected");
+    ok(parse(&a, EV("USER.DELETED", "u-10") "\n{\"n\":-Infinity}", &err) != APR_SUCCESS,
+       "-Infinity in an ND-JSON line rejected");
+    ok(parse(&a, "[{'action':{'type':'USER.DELETED'},'actors':{'user':{'id':'u'}}}]", &err) != APR_SUCCESS,
+       "single quotes rejected");
+    ok(parse(&a, "{'action':{'type':'USER.DELETED'}}\n" EV("USER.DELETED", "u-11"), &err) != APR_SUCCESS,
+       "single quotes in an ND-JSON line rejected");
+    ok(parse(&a, "[" EV("USER.DELETED", "u\t12") "]", &err) != APR_SUCCESS && strstr(err, "control"),
+       "raw tab in a string rejected");
+    ok(parse(&a, EV("USER.DELETED", "u-13") "\n" EV("USER.DELETED", "u\x01") "\n", &err) != APR_SUCCESS &&
+       strstr(err, "control"), "raw control character in an ND-JSON line rejected");
+    ok(parse(&a, "[" EV("USER.DELETED", "u\\u0000x") "]", &err) != APR_SUCCESS && strstr(err, "NUL"),
+       "\\u0000 in a string rejected (was: read as no user)");
+    ok(parse(&a, "\xef\xbb\xbf[" EV("USER.DELETED", "u-14") "]", &err) != APR_SUCCESS,
+       "byte order mark rejected");
+    ok(parse(&a, "[" EV("USER.DELETED", "u-15") ",]", &err) != APR_SUCCESS, "trailing comma rejected");
+    ok(parse(&a, "[" EV("USER.DELETED", "u-16") "] // note", &err) != APR_SUCCESS, "comment rejected");
+}
+
 int main(void)
 {
     apr_array_header_t *a;
@@ -72,6 +112,7 @@ int main(void)
         const char doc[] = "[]\0[]";
         ok(pc_webhook_parse(&a, doc, sizeof(doc) - 1, p, &err) != APR_SUCCESS, "NUL byte rejected");
     }
+
     big = apr_pstrdup(p, "[");
     for (i = 0; i < 1001; i++)
         big = apr_pstrcat(p, big, i ? "," : "", "{}", NULL);
@@ -84,6 +125,8 @@ int main(void)
     }
     big[2000] = '\0';
     ok(parse(&a, big, &err) != APR_SUCCESS, "nesting 1000 deep rejected");
+
+    test_strict_json();
 
     apr_pool_destroy(p);
     apr_terminate();
