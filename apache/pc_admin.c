@@ -1,19 +1,22 @@
 /*
  * pc_admin.c - `SetHandler pingone-consent-admin`: GET answers the status
- * (cache, counters, PingOne latency, token, back-off) as JSON; POST runs
- * an action: purge-all, purge-user, purge-user-application, consent (read
- * a user's consent live from PingOne) or watch-job (follow an OATH token
- * revoke job and drop decisions when it is DONE).
+ * (cache, counters, PingOne latency, token, back-off, budget) as JSON;
+ * POST runs an action: purge-all, purge-user, purge-user-application,
+ * consent (read a user's consent live from PingOne) or watch-job (follow
+ * an OATH token revoke job and drop decisions when it is DONE).  Every
+ * action is logged with who asked.
  */
 #include "pc_apache.h"
 #include "pc_child.h"
 #include "pc_dcache.h"
 #include "pc_handlers.h"
+#include "pc_json.h"
 #include "pc_log.h"
-#include "pc_segment.h"
-#include "pc_tokens.h"
 #include "pc_parse.h"
+#include "pc_ratelimit.h"
+#include "pc_segment.h"
 #include "pc_text.h"
+#include "pc_tokens.h"
 
 #include "http_log.h"
 #include "http_protocol.h"
@@ -22,14 +25,17 @@
 
 APLOG_USE_MODULE(pingone_consent);
 
-static int admin_consent(request_rec *r, const char *user, const char *cid);
-static int admin_watch_job(request_rec *r, const char *job_id,
-                           const char *users, const char *timeout_s);
+/* One admin request: its form and who asked. */
+typedef struct admin_t {
+    request_rec *r;
+    pc_ctx_t ctx;
+    apr_table_t *form;
+    const char *who;
+} admin_t;
 
-static const char *form_value(request_rec *r, apr_table_t *form,
-                              const char *name)
+static const char *arg(const admin_t *a, const char *name)
 {
-    const char *v = apr_table_get(form, name);
+    const char *v = apr_table_get(a->form, name);
     return v && *v ? v : NULL;
 }
 
@@ -42,10 +48,10 @@ static apr_table_t *parse_form(request_rec *r, const char *s)
     for (pair = apr_strtok(copy, "&", &last); pair;
          pair = apr_strtok(NULL, "&", &last)) {
         char *eq = strchr(pair, '=');
-        char *k = pair, *v = eq ? eq + 1 : "";
+        char *k = pair, *v = eq ? eq + 1 : "", *c;
         if (eq)
             *eq = '\0';
-        for (char *c = v; *c; c++)
+        for (c = v; *c; c++)
             if (*c == '+')
                 *c = ' ';
         if (ap_unescape_url(k) == OK && ap_unescape_url(v) == OK)
@@ -54,123 +60,123 @@ static apr_table_t *parse_form(request_rec *r, const char *s)
     return t;
 }
 
+/* ---- GET: status ----------------------------------------------------------- */
+
+static void status_cache(pc_jw_t *w, request_rec *r)
+{
+    pc_dcache_stats_t cs;
+
+    pc_dcache_stats(&cs);
+    pc_jw_object(w, "cache");
+    pc_jw_str(w, "provider", pc_dcache_name());
+    pc_jw_int(w, "entries", cs.entries);
+    pc_jw_uint(w, "capacity", cs.capacity);
+    pc_jw_uint(w, "evictions", cs.evictions);
+    pc_jw_uint(w, "evictions_fresh", cs.evictions_fresh);
+    pc_jw_end(w);
+}
+
+static void status_pingone(pc_jw_t *w)
+{
+    int p50, p90, p99, rate, burst;
+    apr_uint64_t n;
+    double available;
+
+    pc_latency_percentiles(&p50, &p90, &p99, &n);
+    pc_jw_object(w, "pingone_latency_ms");
+    pc_jw_uint(w, "calls", n);
+    pc_jw_int(w, "p50", p50);
+    pc_jw_int(w, "p90", p90);
+    pc_jw_int(w, "p99", p99);
+    pc_jw_end(w);
+    pc_jw_int(w, "token_expires_in", pc_tokens_seconds_left());
+    pc_jw_int(w, "backoff_seconds", pc_backoff_left(apr_time_now()));
+    pc_ratelimit_state(&rate, &burst, &available);
+    pc_jw_object(w, "budget");
+    pc_jw_int(w, "rate", rate);
+    pc_jw_int(w, "burst", burst);
+    pc_jw_int(w, "available", (apr_int64_t)available);
+    pc_jw_end(w);
+}
+
 static int admin_status(request_rec *r)
 {
+    pc_jw_t *w = pc_jw_make(r->pool);
     pc_counters_t c;
-    pc_dcache_stats_t cs;
-    const char *json = "";
-    int i, p50, p90, p99;
-    apr_uint64_t n;
+    int i;
 
     pc_counters_read(&c);
-    pc_dcache_stats(&cs, r);
+    pc_jw_object(w, NULL);
+    status_cache(w, r);
+    pc_jw_object(w, "counters");
     for (i = 0; i < PC_CNT_MAX; i++)
-        json = apr_psprintf(r->pool, "%s%s\"%s\":%" APR_UINT64_T_FMT, json,
-                            i ? "," : "", pc_counter_names[i], c.v[i]);
-    pc_latency_percentiles(&p50, &p90, &p99, &n);
-    return pc_send_json(
-        r, HTTP_OK,
-        apr_psprintf(r->pool,
-                     "{\"cache\":{\"provider\":\"%s\",\"entries\":%ld,"
-                     "\"capacity\":%" APR_UINT64_T_FMT ",\"evictions\":%"
-                     APR_UINT64_T_FMT ",\"evictions_fresh\":%"
-                     APR_UINT64_T_FMT "},"
-                     "\"counters\":{%s},"
-                     "\"pingone_latency_ms\":{\"calls\":%" APR_UINT64_T_FMT
-                     ",\"p50\":%d,\"p90\":%d,\"p99\":%d},"
-                     "\"token_expires_in\":%d,\"backoff_seconds\":%d}",
-                     pc_log_safe(r->pool, pc_dcache_name(), 200),
-                     cs.entries, cs.capacity, cs.evictions,
-                     cs.evictions_fresh, json, n, p50, p90, p99,
-                     pc_tokens_seconds_left(),
-                     pc_backoff_left(apr_time_now())));
+        pc_jw_uint(w, pc_counter_names[i], c.v[i]);
+    pc_jw_end(w);
+    status_pingone(w);
+    return pc_send_json(r, HTTP_OK, pc_jw_text(w));
 }
+
+/* ---- POST: purges ---------------------------------------------------------- */
 
 /* A purge that could not be made effective (the cache failed) is never
  * reported as done. */
-static int purge_failed(request_rec *r, const char *who, const char *user)
+static int purge_failed(const admin_t *a, const char *what)
 {
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, a->r,
                   "PC00217: purge of %s asked by %s could not be made "
                   "effective: the decision cache failed (see PC00022); "
-                  "answering 503", user ? user : "every decision",
-                  pc_log_safe(r->pool, who, 64));
-    apr_table_setn(r->err_headers_out, "Retry-After", "5");
-    return pc_fail_json(r, HTTP_SERVICE_UNAVAILABLE,
+                  "answering 503", what, pc_log_safe(a->r->pool, a->who, 64));
+    apr_table_setn(a->r->err_headers_out, "Retry-After", "5");
+    return pc_fail_json(a->r, HTTP_SERVICE_UNAVAILABLE,
                         "the purge could not be made effective: the "
                         "decision cache failed; nothing is reported purged");
 }
 
-int pc_admin_handler(request_rec *r)
+static int purge_all(const admin_t *a)
 {
-    const char *who = r->user ? r->user : r->useragent_ip;
-    const char *action, *user, *app;
-    apr_table_t *form;
-    char *body;
-    apr_size_t len;
-    int rc, removed;
+    pc_jw_t *w = pc_jw_make(a->r->pool);
 
-    if (r->method_number == M_GET)
-        return admin_status(r);
-    if (r->method_number != M_POST) {
-        apr_table_setn(r->err_headers_out, "Allow", "GET, POST");
-        return HTTP_METHOD_NOT_ALLOWED;
-    }
-    if ((rc = pc_read_body(r, 8192, &body, &len)) != OK)
-        return rc;
-    form = parse_form(r, len ? body : r->args);
-    action = form_value(r, form, "action");
-    user = form_value(r, form, "user");
-    app = form_value(r, form, "application");
-    if (action && strcmp(action, "purge-all") == 0) {
-        if (pc_dcache_purge_all(r) != APR_SUCCESS)
-            return purge_failed(r, who, NULL);
-        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
-                      "PC00210: admin %s purged every cached decision",
-                      pc_log_safe(r->pool, who, 64));
-        return pc_send_json(r, HTTP_OK, "{\"purged\":\"all\"}");
-    }
-    if (action && (strcmp(action, "purge-user") == 0 ||
-                   strcmp(action, "purge-user-application") == 0)) {
-        if (user == NULL || !pc_is_uuid(user))
-            return pc_fail_json(r, HTTP_BAD_REQUEST,
-                             "user must be a PingOne user ID (UUID)");
-        if (strcmp(action, "purge-user-application") == 0 && app == NULL)
-            return pc_fail_json(r, HTTP_BAD_REQUEST, "application is missing");
-        if (pc_dcache_purge_user(&removed, user, app, r) != APR_SUCCESS)
-            return purge_failed(r, who, user);
-        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
-                      "PC00211: admin %s purged user %s%s%s (%d entries)",
-                      pc_log_safe(r->pool, who, 64), user,
-                      app ? ", application " : "",
-                      app ? pc_log_safe(r->pool, app, 100) : "", removed);
-        return pc_send_json(r, HTTP_OK,
-                         apr_psprintf(r->pool,
-                                      "{\"purged\":\"user\",\"user\":\"%s\","
-                                      "\"entries_removed\":%d}",
-                                      user, removed));
-    }
-    if (action && strcmp(action, "consent") == 0) {
-        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
-                      "PC00212: admin %s reads a consent of user %s",
-                      pc_log_safe(r->pool, who, 64),
-                      pc_log_safe(r->pool, user ? user : "-", 64));
-        return admin_consent(r, user, form_value(r, form, "consent"));
-    }
-    if (action && strcmp(action, "watch-job") == 0) {
-        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
-                      "PC00216: admin %s watches job %s",
-                      pc_log_safe(r->pool, who, 64),
-                      pc_log_safe(r->pool, form_value(r, form, "job"), 64));
-        return admin_watch_job(r, form_value(r, form, "job"),
-                               form_value(r, form, "users"),
-                               form_value(r, form, "timeout"));
-    }
-    return pc_fail_json(r, HTTP_BAD_REQUEST,
-                     "action must be purge-all, purge-user, "
-                     "purge-user-application, consent or watch-job");
+    if (pc_dcache_purge_all(&a->ctx) != APR_SUCCESS)
+        return purge_failed(a, "every decision");
+    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, a->r,
+                  "PC00210: admin %s purged every cached decision",
+                  pc_log_safe(a->r->pool, a->who, 64));
+    pc_jw_object(w, NULL);
+    pc_jw_str(w, "purged", "all");
+    return pc_send_json(a->r, HTTP_OK, pc_jw_text(w));
 }
 
+static int purge_user(const admin_t *a, int with_app)
+{
+    const char *user = arg(a, "user"), *app = arg(a, "application");
+    pc_jw_t *w = pc_jw_make(a->r->pool);
+    int removed;
+
+    if (user == NULL || !pc_is_uuid(user))
+        return pc_fail_json(a->r, HTTP_BAD_REQUEST,
+                            "user must be a PingOne user ID (UUID)");
+    if (with_app && app == NULL)
+        return pc_fail_json(a->r, HTTP_BAD_REQUEST, "application is missing");
+    if (pc_dcache_purge_user(&removed, user, with_app ? app : NULL, &a->ctx) !=
+        APR_SUCCESS)
+        return purge_failed(a, apr_pstrcat(a->r->pool, "user ", user, NULL));
+    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, a->r,
+                  "PC00211: admin %s purged user %s%s%s (%d entries)",
+                  pc_log_safe(a->r->pool, a->who, 64), user,
+                  with_app ? ", application " : "",
+                  with_app ? pc_log_safe(a->r->pool, app, 100) : "", removed);
+    pc_jw_object(w, NULL);
+    pc_jw_str(w, "purged", "user");
+    pc_jw_str(w, "user", user);
+    if (with_app)
+        pc_jw_str(w, "application", app);
+    pc_jw_int(w, "entries_removed", removed);
+    return pc_send_json(a->r, HTTP_OK, pc_jw_text(w));
+}
+
+/* ---- POST: PingOne reads -------------------------------------------------- */
+
+/* The child's client for this server, logging to the request. */
 static int admin_client(request_rec *r, pc_client_t *c)
 {
     const pc_client_t *client = pc_child_client(r->server);
@@ -183,130 +189,203 @@ static int admin_client(request_rec *r, pc_client_t *c)
     return 1;
 }
 
-static const char *json_str(apr_pool_t *p, const char *s)
+static int upstream_failed(request_rec *r, const pc_error_t *err,
+                           const char *what)
 {
-    return s ? apr_pstrcat(p, "\"", pc_log_safe(p, s, 256), "\"", NULL)
-             : "null";
+    return pc_fail_json(r, err->kind == PC_E_NOT_FOUND ? HTTP_NOT_FOUND
+                                                       : HTTP_BAD_GATEWAY,
+                        err->message ? err->message : what);
 }
 
 /* The live consent, read from PingOne by ID (expand=applications). */
-static int admin_consent(request_rec *r, const char *user, const char *cid)
+static int read_consent(const admin_t *a)
 {
+    const char *user = arg(a, "user"), *cid = arg(a, "consent");
+    pc_jw_t *w = pc_jw_make(a->r->pool);
     pc_client_t c;
     pc_consent_t *cs;
     pc_error_t err;
 
-    if (!admin_client(r, &c))
-        return pc_fail_json(r, HTTP_INTERNAL_SERVER_ERROR,
-                         "no PingOne settings for this server");
+    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, a->r,
+                  "PC00212: admin %s reads a consent of user %s",
+                  pc_log_safe(a->r->pool, a->who, 64),
+                  pc_log_safe(a->r->pool, user ? user : "-", 64));
+    if (!admin_client(a->r, &c))
+        return pc_fail_json(a->r, HTTP_INTERNAL_SERVER_ERROR,
+                            "no PingOne settings for this server");
     if (user == NULL || cid == NULL || !pc_is_uuid(user) || !pc_is_uuid(cid))
-        return pc_fail_json(r, HTTP_BAD_REQUEST,
-                         "user and consent must be PingOne IDs (UUIDs)");
-    if (pc_client_get_consent(&cs, &c, user, cid, &err, r->pool) !=
+        return pc_fail_json(a->r, HTTP_BAD_REQUEST,
+                            "user and consent must be PingOne IDs (UUIDs)");
+    if (pc_client_get_consent(&cs, &c, user, cid, &err, a->r->pool) !=
         APR_SUCCESS)
-        return pc_fail_json(r, err.kind == PC_E_NOT_FOUND ? HTTP_NOT_FOUND
-                                                       : HTTP_BAD_GATEWAY,
-                         err.message ? err.message : "lookup failed");
-    return pc_send_json(
-        r, HTTP_OK,
-        apr_psprintf(r->pool,
-                     "{\"id\":%s,\"status\":%s,\"application\":{\"id\":%s,"
-                     "\"name\":%s},\"user\":%s,\"scopes\":%s,"
-                     "\"expires_at\":%" APR_TIME_T_FMT "}",
-                     json_str(r->pool, cs->id), json_str(r->pool, cs->status),
-                     json_str(r->pool, cs->app_id),
-                     json_str(r->pool, cs->app_name),
-                     json_str(r->pool, cs->user_id),
-                     json_str(r->pool, pc_scopes_join(r->pool, cs->scopes)),
-                     apr_time_sec(cs->expires_at)));
+        return upstream_failed(a->r, &err, "lookup failed");
+    pc_jw_object(w, NULL);
+    pc_jw_str(w, "id", cs->id);
+    pc_jw_str(w, "status", cs->status);
+    pc_jw_object(w, "application");
+    pc_jw_str(w, "id", cs->app_id);
+    pc_jw_str(w, "name", cs->app_name);
+    pc_jw_end(w);
+    pc_jw_str(w, "user", cs->user_id);
+    pc_jw_str(w, "scopes", pc_scopes_join(a->r->pool, cs->scopes));
+    pc_jw_int(w, "expires_at", apr_time_sec(cs->expires_at));
+    return pc_send_json(a->r, HTTP_OK, pc_jw_text(w));
 }
 
-/* Watch an OATH token revoke job: poll until DONE or FAILED, backing off
- * from 250 ms to 4 s, for at most `timeout` seconds; on DONE drop the
- * listed users' decisions (or all), on FAILED drop nothing. */
-static int admin_watch_job(request_rec *r, const char *job_id,
-                           const char *users, const char *timeout_s)
+/* Poll an OATH token revoke job until DONE or FAILED, backing off from
+ * 250 ms to 4 s, for at most timeout seconds: APR_SUCCESS with *job (its
+ * state may still be RUNNING), or the error. */
+static apr_status_t follow_job(pc_job_t **job, int *polls, pc_client_t *c,
+                               const char *job_id, int timeout,
+                               pc_error_t *err, request_rec *r)
 {
-    pc_client_t c;
-    pc_job_t *job = NULL;
-    pc_error_t err;
-    int timeout = 30, polls = 0;
     apr_interval_time_t wait = apr_time_from_msec(250);
-    apr_time_t deadline;
+    apr_time_t deadline = apr_time_now() + apr_time_from_sec(timeout);
 
-    if (!admin_client(r, &c))
-        return pc_fail_json(r, HTTP_INTERNAL_SERVER_ERROR,
-                         "no PingOne settings for this server");
-    if (job_id == NULL || !pc_is_uuid(job_id))
-        return pc_fail_json(r, HTTP_BAD_REQUEST, "job must be a job ID (UUID)");
-    if (timeout_s && pc_parse_int(timeout_s, 1, 120, &timeout) != 0)
-        return pc_fail_json(r, HTTP_BAD_REQUEST, "timeout must be 1..120 s");
-    deadline = apr_time_now() + apr_time_from_sec(timeout);
-    for (;;) {
-        polls++;
-        if (pc_client_get_job(&job, &c, job_id, &err, r->pool) !=
-            APR_SUCCESS)
-            return pc_fail_json(r, err.kind == PC_E_NOT_FOUND ? HTTP_NOT_FOUND
-                                                           : HTTP_BAD_GATEWAY,
-                             err.message ? err.message : "job read failed");
-        if (job->state != PC_JOB_RUNNING || apr_time_now() + wait > deadline)
-            break;
+    for (*polls = 1;; ++*polls) {
+        if (pc_client_get_job(job, c, job_id, err, r->pool) != APR_SUCCESS)
+            return APR_EGENERAL;
+        if ((*job)->state != PC_JOB_RUNNING ||
+            apr_time_now() + wait > deadline)
+            return APR_SUCCESS;
         apr_sleep(wait);
         if (wait < apr_time_from_sec(4))
             wait *= 2;
     }
+}
+
+/* A DONE job: drop the listed users' decisions, or every decision.
+ * *what says which; APR_SUCCESS or the purge failed. */
+static apr_status_t drop_after_job(const char **what, const char *users,
+                                   const pc_ctx_t *c)
+{
+    char *list, *u, *last;
+    int n = 0, removed;
+
+    if (users == NULL) {
+        *what = "all";
+        return pc_dcache_purge_all(c);
+    }
+    list = apr_pstrdup(c->p, users);
+    for (u = apr_strtok(list, ", ", &last); u;
+         u = apr_strtok(NULL, ", ", &last)) {
+        if (!pc_is_uuid(u))
+            continue;
+        if (pc_dcache_purge_user(&removed, u, NULL, c) != APR_SUCCESS)
+            return APR_EGENERAL;
+        n++;
+    }
+    *what = apr_psprintf(c->p, "%d users", n);
+    return APR_SUCCESS;
+}
+
+static int job_answer(request_rec *r, int status, const char *job_id,
+                      const pc_job_t *job, int polls, const char *dropped)
+{
+    pc_jw_t *w = pc_jw_make(r->pool);
+
+    pc_jw_object(w, NULL);
+    pc_jw_str(w, "job", job_id);
+    pc_jw_str(w, "status", job->status);
+    if (job->state == PC_JOB_RUNNING)
+        pc_jw_bool(w, "finished", 0);
+    if (job->state == PC_JOB_FAILED)
+        pc_jw_str(w, "reason", job->reason);
+    if (job->state == PC_JOB_DONE)
+        pc_jw_int(w, "revoked", job->revoked);
+    pc_jw_int(w, "polls", polls);
+    pc_jw_str(w, "dropped", dropped);
+    return pc_send_json(r, status, pc_jw_text(w));
+}
+
+/* Watch an OATH token revoke job; on DONE drop decisions, on FAILED or a
+ * job still running at the timeout drop nothing. */
+static int watch_job(const admin_t *a)
+{
+    request_rec *r = a->r;
+    const char *job_id = arg(a, "job"), *timeout_s = arg(a, "timeout");
+    const char *dropped;
+    int timeout = 30, polls;
+    pc_client_t c;
+    pc_job_t *job;
+    pc_error_t err;
+
+    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                  "PC00216: admin %s watches job %s",
+                  pc_log_safe(r->pool, a->who, 64),
+                  pc_log_safe(r->pool, job_id, 64));
+    if (!admin_client(r, &c))
+        return pc_fail_json(r, HTTP_INTERNAL_SERVER_ERROR,
+                            "no PingOne settings for this server");
+    if (job_id == NULL || !pc_is_uuid(job_id))
+        return pc_fail_json(r, HTTP_BAD_REQUEST, "job must be a job ID (UUID)");
+    if (timeout_s && pc_parse_int(timeout_s, 1, 120, &timeout) != 0)
+        return pc_fail_json(r, HTTP_BAD_REQUEST, "timeout must be 1..120 s");
+    if (follow_job(&job, &polls, &c, job_id, timeout, &err, r) != APR_SUCCESS)
+        return upstream_failed(r, &err, "job read failed");
     if (job->state == PC_JOB_RUNNING) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "PC00213: job %s still %s after %d s (%d polls); "
                       "nothing dropped", job_id,
                       pc_log_safe(r->pool, job->status, 32), timeout, polls);
-        return pc_send_json(r, HTTP_GATEWAY_TIME_OUT,
-                         apr_psprintf(r->pool,
-                                      "{\"job\":\"%s\",\"status\":%s,"
-                                      "\"finished\":false,\"polls\":%d,"
-                                      "\"dropped\":\"none\"}",
-                                      job_id, json_str(r->pool, job->status),
-                                      polls));
+        return job_answer(r, HTTP_GATEWAY_TIME_OUT, job_id, job, polls, "none");
     }
     if (job->state == PC_JOB_FAILED) {
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                       "PC00214: job %s FAILED (%s); nothing dropped", job_id,
                       pc_log_safe(r->pool, job->reason, 200));
-        return pc_send_json(r, HTTP_OK,
-                         apr_psprintf(r->pool,
-                                      "{\"job\":\"%s\",\"status\":\"FAILED\","
-                                      "\"reason\":%s,\"polls\":%d,"
-                                      "\"dropped\":\"none\"}",
-                                      job_id, json_str(r->pool, job->reason),
-                                      polls));
+        return job_answer(r, HTTP_OK, job_id, job, polls, "none");
     }
-    if (users) {
-        char *list = apr_pstrdup(r->pool, users), *u, *last;
-        int n = 0;
-        for (u = apr_strtok(list, ", ", &last); u;
-             u = apr_strtok(NULL, ", ", &last)) {
-            int removed;
-            if (pc_is_uuid(u)) {
-                if (pc_dcache_purge_user(&removed, u, NULL, r))
-                    return purge_failed(r, "job", u);
-                n++;
-            }
-        }
-        users = apr_psprintf(r->pool, "%d users", n);
-    }
-    else if (pc_dcache_purge_all(r) != APR_SUCCESS) {
-        return purge_failed(r, "job", NULL);
-    }
+    if (drop_after_job(&dropped, arg(a, "users"), &a->ctx) != APR_SUCCESS)
+        return purge_failed(a, "the job's users");
     ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
-                  "PC00215: job %s DONE, %" APR_INT64_T_FMT " tokens "
-                  "revoked; dropped %s", job_id, job->revoked,
-                  users ? users : "every cached decision");
-    return pc_send_json(r, HTTP_OK,
-                     apr_psprintf(r->pool,
-                                  "{\"job\":\"%s\",\"status\":\"DONE\","
-                                  "\"revoked\":%" APR_INT64_T_FMT ","
-                                  "\"polls\":%d,\"dropped\":%s}",
-                                  job_id, job->revoked, polls,
-                                  json_str(r->pool, users ? users : "all")));
+                  "PC00215: job %s DONE, %" APR_INT64_T_FMT " tokens revoked; "
+                  "dropped %s", job_id, job->revoked,
+                  strcmp(dropped, "all") ? dropped : "every cached decision");
+    return job_answer(r, HTTP_OK, job_id, job, polls, dropped);
 }
 
+/* ---- dispatch -------------------------------------------------------------- */
+
+static int run_action(const admin_t *a, const char *action)
+{
+    if (strcmp(action, "purge-all") == 0)
+        return purge_all(a);
+    if (strcmp(action, "purge-user") == 0)
+        return purge_user(a, 0);
+    if (strcmp(action, "purge-user-application") == 0)
+        return purge_user(a, 1);
+    if (strcmp(action, "consent") == 0)
+        return read_consent(a);
+    if (strcmp(action, "watch-job") == 0)
+        return watch_job(a);
+    return -1;
+}
+
+int pc_admin_handler(request_rec *r)
+{
+    admin_t a;
+    const char *action;
+    char *body;
+    apr_size_t len;
+    int rc;
+
+    if (r->method_number == M_GET)
+        return admin_status(r);
+    if (r->method_number != M_POST) {
+        apr_table_setn(r->err_headers_out, "Allow", "GET, POST");
+        return HTTP_METHOD_NOT_ALLOWED;
+    }
+    if ((rc = pc_read_body(r, 8192, &body, &len)) != OK)
+        return rc;
+    a.r = r;
+    a.ctx = pc_ctx_of(r);
+    a.who = r->user ? r->user : r->useragent_ip;
+    a.form = parse_form(r, len ? body : r->args);
+    action = arg(&a, "action");
+    if (action == NULL || (rc = run_action(&a, action)) < 0)
+        return pc_fail_json(r, HTTP_BAD_REQUEST,
+                            "action must be purge-all, purge-user, "
+                            "purge-user-application, consent or watch-job");
+    return rc;
+}

@@ -21,6 +21,7 @@
 #include "pc_client.h"
 #include "pc_decide.h"
 #include "pc_lookup.h"
+#include "pc_parse.h"
 
 /* The only symbol the shared object exports (see tools/module.map). */
 extern module AP_MODULE_DECLARE_DATA __attribute__((visibility("default")))
@@ -62,6 +63,7 @@ typedef struct pc_srv_conf {
     int ssl_verify;
     apr_off_t max_response;
     const char *cache_spec;     /* PingOneConsentCache (main server only) */
+    const pc_cache_spec_t *cache; /* ... parsed; NULL: the default */
     apr_uint64_t cache_size;    /* PingOneConsentCacheSize (main only) */
     int cache_size_set;
     int allow_ttl;              /* PingOneConsentCacheTTL */

@@ -60,6 +60,7 @@ void *pc_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     TAKE_INT(ssl_verify);
     TAKE_INT(max_response);
     TAKE_PTR(cache_spec);
+    TAKE_PTR(cache);
     if (add->cache_size_set) {
         m->cache_size = add->cache_size;
         m->cache_size_set = 1;

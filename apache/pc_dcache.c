@@ -77,7 +77,7 @@ const char *pc_dcache_name(void)
 }
 
 /* A cache failure: counted, logged at most once a minute. */
-static void cache_error(request_rec *r, const char *what, apr_status_t rv)
+static void cache_error(const pc_ctx_t *c, const char *what, apr_status_t rv)
 {
     apr_time_t now = apr_time_now();
     int log_it = 0;
@@ -90,10 +90,9 @@ static void cache_error(request_rec *r, const char *what, apr_status_t rv)
     }
     pc_segment_unlock();
     if (log_it)
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
-                      "PC00022: cache '%s' %s failed; asking PingOne "
+        pc_log(c, APLOG_ERR, rv, "PC00022: cache '%s' %s failed; asking PingOne "
                       "directly (logged once a minute)",
-                      pc_log_safe(r->pool, pc_dcache_name(), 100), what);
+                      pc_log_safe(c->p, pc_dcache_name(), 100), what);
 }
 
 /* ---- the store: the local table, or the farm cache ------------------------ */
@@ -103,41 +102,41 @@ static void cache_error(request_rec *r, const char *what, apr_status_t rv)
 static apr_status_t farm_call(pc_rcall_kind_e kind, const unsigned char *key,
                               unsigned int keylen, apr_time_t expiry,
                               unsigned char *val, unsigned int *len,
-                              request_rec *r)
+                              const pc_ctx_t *c)
 {
-    return pc_rcall(g_farm->provider, g_farm->inst, r->server, kind, key,
-                    keylen, expiry, val, len, DC_REMOTE_WAIT, r->pool);
+    return pc_rcall(g_farm->provider, g_farm->inst, c->s, kind, key,
+                    keylen, expiry, val, len, DC_REMOTE_WAIT, c->p);
 }
 
 static apr_status_t store_get(const unsigned char *key, unsigned int keylen,
                               unsigned char *val, unsigned int *len,
-                              request_rec *r)
+                              const pc_ctx_t *c)
 {
     if (g_farm)
-        return farm_call(PC_RC_RETRIEVE, key, keylen, 0, val, len, r);
+        return farm_call(PC_RC_RETRIEVE, key, keylen, 0, val, len, c);
     return pc_local_get(key, val, len);
 }
 
 static apr_status_t store_put(const unsigned char *key, unsigned int keylen,
                               unsigned char *val, unsigned int len,
                               apr_time_t fresh_until, apr_time_t expires,
-                              request_rec *r)
+                              const pc_ctx_t *c)
 {
     if (g_farm)
-        return farm_call(PC_RC_STORE, key, keylen, expires, val, &len, r);
-    pc_local_put(key, val, len, fresh_until, expires, r);
+        return farm_call(PC_RC_STORE, key, keylen, expires, val, &len, c);
+    pc_local_put(key, val, len, fresh_until, expires, c);
     return APR_SUCCESS;
 }
 
 /* APR_SUCCESS (removed), APR_NOTFOUND (there was none), or a failure. */
-static apr_status_t store_remove(const unsigned char *key, request_rec *r)
+static apr_status_t store_remove(const unsigned char *key, const pc_ctx_t *c)
 {
     apr_status_t rv;
     int removed;
 
     if (g_farm)
         return farm_call(PC_RC_REMOVE, key, PC_CACHE_KEY_LEN, 0, NULL, NULL,
-                         r);
+                         c);
     rv = pc_local_remove(key, &removed);
     return rv != APR_SUCCESS ? rv : removed ? APR_SUCCESS : APR_NOTFOUND;
 }
@@ -210,7 +209,7 @@ void pc_dcache_set_targets(apr_array_header_t *envs, apr_array_header_t *apps)
     g_apps = apps;
 }
 
-void pc_dcache_stats(pc_dcache_stats_t *out, request_rec *r)
+void pc_dcache_stats(pc_dcache_stats_t *out)
 {
     pc_table_stats_t st;
 
@@ -225,7 +224,6 @@ void pc_dcache_stats(pc_dcache_stats_t *out, request_rec *r)
         out->evictions = st.evictions;
         out->evictions_fresh = st.evictions_fresh;
     }
-    (void)r;
 }
 
 /* ---- epoch: "purge everything" ---------------------------------------------
@@ -238,7 +236,7 @@ void pc_dcache_stats(pc_dcache_stats_t *out, request_rec *r)
  */
 
 /* The farm's epoch: APR_SUCCESS (0 when never purged), or the read failed. */
-static apr_status_t remote_epoch_read(apr_uint32_t *epoch, request_rec *r)
+static apr_status_t remote_epoch_read(apr_uint32_t *epoch, const pc_ctx_t *c)
 {
     unsigned char buf[16];
     unsigned int len = sizeof(buf) - 1;
@@ -246,7 +244,7 @@ static apr_status_t remote_epoch_read(apr_uint32_t *epoch, request_rec *r)
 
     *epoch = 0;
     rv = farm_call(PC_RC_RETRIEVE, (const unsigned char *)DC_EPOCH_KEY,
-                   sizeof(DC_EPOCH_KEY) - 1, 0, buf, &len, r);
+                   sizeof(DC_EPOCH_KEY) - 1, 0, buf, &len, c);
     if (rv == APR_NOTFOUND)
         return APR_SUCCESS;
     if (rv != APR_SUCCESS)
@@ -259,7 +257,7 @@ static apr_status_t remote_epoch_read(apr_uint32_t *epoch, request_rec *r)
 /* The epoch keys are made in: 1 and *epoch, or 0 when the farm's epoch
  * cannot be read.  Then the cache must not be used at all: entries from
  * before a purge-all could be found under an old epoch. */
-static int current_epoch(apr_uint32_t *epoch, request_rec *r)
+static int current_epoch(apr_uint32_t *epoch, const pc_ctx_t *c)
 {
     apr_time_t now, at;
     apr_status_t rv;
@@ -273,8 +271,8 @@ static int current_epoch(apr_uint32_t *epoch, request_rec *r)
         *epoch = __atomic_load_n(&g_epoch_memo, __ATOMIC_ACQUIRE);
         return 1;
     }
-    if ((rv = remote_epoch_read(epoch, r)) != APR_SUCCESS) {
-        cache_error(r, "purge-all epoch read", rv);
+    if ((rv = remote_epoch_read(epoch, c)) != APR_SUCCESS) {
+        cache_error(c, "purge-all epoch read", rv);
         return 0;
     }
     __atomic_store_n(&g_epoch_memo, *epoch, __ATOMIC_RELEASE);
@@ -282,7 +280,7 @@ static int current_epoch(apr_uint32_t *epoch, request_rec *r)
     return 1;
 }
 
-apr_status_t pc_dcache_purge_all(request_rec *r)
+apr_status_t pc_dcache_purge_all(const pc_ctx_t *c)
 {
     char buf[16];
     unsigned int n;
@@ -295,8 +293,8 @@ apr_status_t pc_dcache_purge_all(request_rec *r)
         pc_local_clear();
         return APR_SUCCESS;
     }
-    if ((rv = remote_epoch_read(&e, r)) != APR_SUCCESS) {
-        cache_error(r, "purge-all epoch read", rv);
+    if ((rv = remote_epoch_read(&e, c)) != APR_SUCCESS) {
+        cache_error(c, "purge-all epoch read", rv);
         return rv;
     }
     n = (unsigned int)apr_snprintf(buf, sizeof(buf), "%u", ++e);
@@ -304,9 +302,9 @@ apr_status_t pc_dcache_purge_all(request_rec *r)
     rv = farm_call(PC_RC_STORE, (const unsigned char *)DC_EPOCH_KEY,
                    sizeof(DC_EPOCH_KEY) - 1,
                    apr_time_now() + apr_time_from_sec(86400 * 29),
-                   (unsigned char *)buf, &n, r);
+                   (unsigned char *)buf, &n, c);
     if (rv != APR_SUCCESS) {
-        cache_error(r, "purge-all epoch store", rv);
+        cache_error(c, "purge-all epoch store", rv);
         return rv;
     }
     __atomic_store_n(&g_epoch_memo, e, __ATOMIC_RELEASE);
@@ -315,7 +313,7 @@ apr_status_t pc_dcache_purge_all(request_rec *r)
 }
 
 void pc_cache_ref_init(pc_cache_ref_t *ref, const pc_entry_id_t *id,
-                       request_rec *r)
+                       const pc_ctx_t *c)
 {
     ref->id.kind = id->kind;
     ref->id.env = id->env ? id->env : "";
@@ -324,7 +322,7 @@ void pc_cache_ref_init(pc_cache_ref_t *ref, const pc_entry_id_t *id,
     ref->have_key = 0;
     ref->epoch = 0;
     /* Tombstones are not moved by purge-all. */
-    ref->usable = id->kind == PC_CK_PURGED || current_epoch(&ref->epoch, r);
+    ref->usable = id->kind == PC_CK_PURGED || current_epoch(&ref->epoch, c);
 }
 
 const unsigned char *pc_cache_ref_key(pc_cache_ref_t *ref)
@@ -368,15 +366,15 @@ void pc_dcache_note_timeout(int timeout_ms)
 }
 
 static void tombstone_ref(pc_cache_ref_t *t, const char *env,
-                          const char *user, const char *app, request_rec *r)
+                          const char *user, const char *app, const pc_ctx_t *c)
 {
     pc_entry_id_t id = {PC_CK_PURGED, env, user, app};
-    pc_cache_ref_init(t, &id, r);   /* purge-all moves entries, not these */
+    pc_cache_ref_init(t, &id, c);   /* purge-all moves entries, not these */
 }
 
 static apr_status_t leave_tombstone(const char *env, const char *user,
                                     const char *app, apr_time_t now,
-                                    request_rec *r)
+                                    const pc_ctx_t *c)
 {
     pc_cache_ref_t t;
     char buf[PC_TOMBSTONE_MAX];
@@ -385,17 +383,17 @@ static apr_status_t leave_tombstone(const char *env, const char *user,
                                                 : apr_time_from_sec(30);
     apr_status_t rv;
 
-    tombstone_ref(&t, env, user, app, r);
+    tombstone_ref(&t, env, user, app, c);
     rv = store_put(pc_cache_ref_key(&t), PC_CACHE_KEY_LEN,
-                   (unsigned char *)buf, n, now + life, now + life, r);
+                   (unsigned char *)buf, n, now + life, now + life, c);
     if (rv != APR_SUCCESS)
-        cache_error(r, "tombstone store", rv);
+        cache_error(c, "tombstone store", rv);
     return rv;
 }
 
 /* 1 when a purge of this entry's user+app happened after asked_at. */
 static int purged_since(const pc_cache_ref_t *ref, apr_time_t asked_at,
-                        request_rec *r)
+                        const pc_ctx_t *c)
 {
     pc_cache_ref_t t;
     unsigned char buf[PC_TOMBSTONE_MAX];
@@ -403,17 +401,16 @@ static int purged_since(const pc_cache_ref_t *ref, apr_time_t asked_at,
     apr_time_t at;
     apr_status_t rv;
 
-    tombstone_ref(&t, ref->id.env, ref->id.user, ref->id.app, r);
-    rv = store_get(pc_cache_ref_key(&t), PC_CACHE_KEY_LEN, buf, &len, r);
+    tombstone_ref(&t, ref->id.env, ref->id.user, ref->id.app, c);
+    rv = store_get(pc_cache_ref_key(&t), PC_CACHE_KEY_LEN, buf, &len, c);
     if (rv == APR_NOTFOUND)
         return 0;
     if (rv != APR_SUCCESS) {
-        cache_error(r, "tombstone lookup", rv);
+        cache_error(c, "tombstone lookup", rv);
         return 1;    /* cannot tell: do not keep the answer */
     }
     if (pc_cache_tombstone_decode(&at, buf, len) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      "PC00024: a purge tombstone does not decode; treating "
+        pc_log(c, APLOG_WARNING, 0, "PC00024: a purge tombstone does not decode; treating "
                       "the entry as purged");
         return 1;
     }
@@ -422,20 +419,20 @@ static int purged_since(const pc_cache_ref_t *ref, apr_time_t asked_at,
 
 /* Remove the entry of id: APR_SUCCESS (removed), APR_NOTFOUND (none), or
  * the failure. */
-static apr_status_t remove_entry(const pc_entry_id_t *id, request_rec *r)
+static apr_status_t remove_entry(const pc_entry_id_t *id, const pc_ctx_t *c)
 {
     pc_cache_ref_t ref;
 
-    pc_cache_ref_init(&ref, id, r);
+    pc_cache_ref_init(&ref, id, c);
     if (!ref.usable)
         return APR_EGENERAL;
-    return store_remove(pc_cache_ref_key(&ref), r);
+    return store_remove(pc_cache_ref_key(&ref), c);
 }
 
 /* The username mapped to a user ID (see PC_CK_NAME_OF) goes with it: a
  * username given to someone else must not resolve to the old ID. */
 static apr_status_t drop_name_of(const char *env, const char *user_id,
-                                 request_rec *r)
+                                 const pc_ctx_t *c)
 {
     pc_entry_id_t rev = {PC_CK_NAME_OF, env, user_id, ""};
     pc_entry_id_t map = {PC_CK_USER, env, NULL, ""};
@@ -443,8 +440,8 @@ static apr_status_t drop_name_of(const char *env, const char *user_id,
     pc_cache_entry_t e;
     apr_status_t rv;
 
-    pc_cache_ref_init(&ref, &rev, r);
-    switch (pc_dcache_get(&e, &ref, r)) {
+    pc_cache_ref_init(&ref, &rev, c);
+    switch (pc_dcache_get(&e, &ref, c)) {
     case PC_GET_MISS:
         return APR_SUCCESS;
     case PC_GET_ERROR:
@@ -453,10 +450,10 @@ static apr_status_t drop_name_of(const char *env, const char *user_id,
         break;
     }
     map.user = e.app;
-    rv = remove_entry(&map, r);
+    rv = remove_entry(&map, c);
     if (rv != APR_SUCCESS && rv != APR_NOTFOUND)
         return rv;
-    rv = remove_entry(&rev, r);
+    rv = remove_entry(&rev, c);
     return rv == APR_NOTFOUND ? APR_SUCCESS : rv;
 }
 
@@ -464,21 +461,21 @@ static apr_status_t drop_name_of(const char *env, const char *user_id,
  * after the removal then finds the tombstone. */
 static apr_status_t purge_one(const char *env, const char *user_id,
                               const char *app, apr_time_t now, int *removed,
-                              request_rec *r)
+                              const pc_ctx_t *c)
 {
     pc_entry_id_t id = {PC_CK_CONSENT, env, user_id, app};
-    apr_status_t rv = leave_tombstone(env, user_id, app, now, r);
+    apr_status_t rv = leave_tombstone(env, user_id, app, now, c);
 
     if (rv != APR_SUCCESS)
         return rv;
-    rv = remove_entry(&id, r);
+    rv = remove_entry(&id, c);
     if (rv == APR_SUCCESS)
         ++*removed;
     return rv == APR_NOTFOUND ? APR_SUCCESS : rv;
 }
 
 apr_status_t pc_dcache_purge_user(int *removed, const char *user_id,
-                                  const char *app, request_rec *r)
+                                  const char *app, const pc_ctx_t *c)
 {
     apr_time_t now = apr_time_now();
     apr_status_t rv, failed = APR_SUCCESS;
@@ -487,17 +484,17 @@ apr_status_t pc_dcache_purge_user(int *removed, const char *user_id,
     *removed = 0;
     if (!pc_dcache_ready())
         return APR_SUCCESS;
-    user_id = pc_uuid_lower(r->pool, user_id);
+    user_id = pc_uuid_lower(c->p, user_id);
     for (i = 0; g_envs && i < g_envs->nelts; i++) {
         const char *env = APR_ARRAY_IDX(g_envs, i, const char *);
         for (j = 0; g_apps && j < g_apps->nelts; j++) {
             const char *a = APR_ARRAY_IDX(g_apps, j, const char *);
             if (app && strcmp(app, a) != 0)
                 continue;
-            if ((rv = purge_one(env, user_id, a, now, removed, r)))
+            if ((rv = purge_one(env, user_id, a, now, removed, c)))
                 failed = rv;
         }
-        if ((rv = drop_name_of(env, user_id, r)) != APR_SUCCESS)
+        if ((rv = drop_name_of(env, user_id, c)) != APR_SUCCESS)
             failed = rv;
     }
     return failed;
@@ -506,7 +503,7 @@ apr_status_t pc_dcache_purge_user(int *removed, const char *user_id,
 /* ---- entries ------------------------------------------------------------- */
 
 pc_get_e pc_dcache_get(pc_cache_entry_t *e, pc_cache_ref_t *ref,
-                       request_rec *r)
+                       const pc_ctx_t *c)
 {
     unsigned char buf[PC_CACHE_MAX_VALUE];
     unsigned int len = sizeof(buf);
@@ -518,17 +515,16 @@ pc_get_e pc_dcache_get(pc_cache_entry_t *e, pc_cache_ref_t *ref,
         return PC_GET_MISS;
     if (!ref->usable)
         return PC_GET_ERROR;
-    rv = store_get(pc_cache_ref_key(ref), PC_CACHE_KEY_LEN, buf, &len, r);
+    rv = store_get(pc_cache_ref_key(ref), PC_CACHE_KEY_LEN, buf, &len, c);
     if (rv == APR_NOTFOUND)
         return PC_GET_MISS;
     if (rv != APR_SUCCESS) {
-        cache_error(r, "lookup", rv);
+        cache_error(c, "lookup", rv);
         return PC_GET_ERROR;
     }
-    rv = pc_cache_decode(e, buf, len, user, app, r->pool);
+    rv = pc_cache_decode(e, buf, len, user, app, c->p);
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      "PC00023: ignoring a cache entry that does not decode "
+        pc_log(c, APLOG_WARNING, 0, "PC00023: ignoring a cache entry that does not decode "
                       "(%s)", rv == APR_EMISMATCH ? "key collision"
                                                   : "other format");
         return PC_GET_MISS;
@@ -537,38 +533,37 @@ pc_get_e pc_dcache_get(pc_cache_entry_t *e, pc_cache_ref_t *ref,
 }
 
 /* A stored answer raced a purge: take it out again. */
-static void unstore_raced(pc_cache_ref_t *ref, request_rec *r)
+static void unstore_raced(pc_cache_ref_t *ref, const pc_ctx_t *c)
 {
-    apr_status_t rv = store_remove(pc_cache_ref_key(ref), r);
+    apr_status_t rv = store_remove(pc_cache_ref_key(ref), c);
 
     if (rv != APR_SUCCESS && rv != APR_NOTFOUND)
-        cache_error(r, "removal of a raced answer", rv);
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                  "PC00025: user %s was purged while PingOne was being "
+        cache_error(c, "removal of a raced answer", rv);
+    pc_log(c, APLOG_INFO, 0, "PC00025: user %s was purged while PingOne was being "
                   "asked; the answer decides this request only and is not "
-                  "cached", pc_log_safe(r->pool, ref->id.user, 100));
+                  "cached", pc_log_safe(c->p, ref->id.user, 100));
 }
 
 pc_put_e pc_dcache_put(pc_cache_ref_t *ref, const pc_cache_entry_t *e,
                        apr_time_t store_until, apr_time_t asked_at,
-                       request_rec *r)
+                       const pc_ctx_t *c)
 {
     unsigned char *buf;
     unsigned int len;
     apr_status_t rv;
 
     if (!pc_dcache_ready() || !ref->usable ||
-        pc_cache_encode(&buf, &len, e, r->pool) != APR_SUCCESS)
+        pc_cache_encode(&buf, &len, e, c->p) != APR_SUCCESS)
         return PC_PUT_NOT_STORED;
     rv = store_put(pc_cache_ref_key(ref), PC_CACHE_KEY_LEN, buf, len,
-                   e->fresh_until, store_until, r);
+                   e->fresh_until, store_until, c);
     if (rv != APR_SUCCESS) {
-        cache_error(r, "store", rv);
+        cache_error(c, "store", rv);
         return PC_PUT_NOT_STORED;
     }
     if (e->kind == PC_CK_CONSENT && asked_at &&
-        purged_since(ref, asked_at, r)) {
-        unstore_raced(ref, r);
+        purged_since(ref, asked_at, c)) {
+        unstore_raced(ref, c);
         return PC_PUT_RACED;
     }
     return PC_PUT_KEPT;

@@ -16,6 +16,7 @@
 
 #include "pc_cache.h"
 #include "pc_lookup.h"
+#include "pc_log.h"
 #include "pc_segment.h"
 
 #define PC_DEFAULT_CACHE "shm"
@@ -47,7 +48,7 @@ typedef struct pc_cache_ref_t {
 } pc_cache_ref_t;
 
 void pc_cache_ref_init(pc_cache_ref_t *ref, const pc_entry_id_t *id,
-                       request_rec *r);
+                       const pc_ctx_t *c);
 const unsigned char *pc_cache_ref_key(pc_cache_ref_t *ref);
 
 /* ---- lifecycle ------------------------------------------------------------ */
@@ -70,20 +71,20 @@ void pc_dcache_note_timeout(int timeout_ms);
 int pc_dcache_ready(void);
 /* The cache setting in use, for status output. */
 const char *pc_dcache_name(void);
-void pc_dcache_stats(pc_dcache_stats_t *out, request_rec *r);
+void pc_dcache_stats(pc_dcache_stats_t *out);
 
 /* ---- entries ------------------------------------------------------------- */
 
 /* The entry stored for ref, checked to be for exactly ref->id. */
 pc_get_e pc_dcache_get(pc_cache_entry_t *e, pc_cache_ref_t *ref,
-                       request_rec *r);
+                       const pc_ctx_t *c);
 
 /* Store e until store_until.  asked_at: when the PingOne call that made e
  * started (0: not from PingOne); when a purge of the same user and
  * application came since, e is taken out again (PC_PUT_RACED). */
 pc_put_e pc_dcache_put(pc_cache_ref_t *ref, const pc_cache_entry_t *e,
                        apr_time_t store_until, apr_time_t asked_at,
-                       request_rec *r);
+                       const pc_ctx_t *c);
 
 /* Drop a user's decisions (one application, or all when app is NULL) and
  * the username mapped to the user, here and, with a farm cache, on every
@@ -92,10 +93,10 @@ pc_put_e pc_dcache_put(pc_cache_ref_t *ref, const pc_cache_entry_t *e,
  * purge may not be effective: the caller must say so (a webhook answers
  * 503, so PingOne retries). */
 apr_status_t pc_dcache_purge_user(int *removed, const char *user_id,
-                                  const char *app, request_rec *r);
+                                  const char *app, const pc_ctx_t *c);
 
 /* Drop every decision.  APR_SUCCESS, or the farm cache failed and the
  * purge is not effective. */
-apr_status_t pc_dcache_purge_all(request_rec *r);
+apr_status_t pc_dcache_purge_all(const pc_ctx_t *c);
 
 #endif

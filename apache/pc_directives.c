@@ -183,19 +183,16 @@ static const char *set_max_response(cmd_parms *cmd, void *d, const char *arg)
 
 static const char *set_cache(cmd_parms *cmd, void *d, const char *arg)
 {
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY), *c;
+    pc_srv_conf *sc = srv_conf(cmd);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    pc_cache_spec_t *spec = apr_pcalloc(cmd->pool, sizeof(*spec));
     (void)d;
     if (err)
         return err;
-    if (*arg == '\0' || *arg == ':')
-        return cmd_err(cmd, "expects <provider>[:<args>], e.g. shmcb, "
-                            "redis:127.0.0.1:6379 or memcache:host:port");
-    for (c = arg; *c && *c != ':'; c++) {
-        if (!apr_isalnum(*c) && *c != '_')
-            return cmd_err(cmd, "the provider name must be alphanumeric "
-                                "(shmcb, redis, memcache, ...)");
-    }
-    srv_conf(cmd)->cache_spec = apr_pstrdup(cmd->pool, arg);
+    if ((err = pc_parse_cache_spec(cmd->pool, arg, spec)) != NULL)
+        return cmd_err(cmd, err);
+    sc->cache_spec = apr_pstrdup(cmd->pool, arg);
+    sc->cache = spec;
     return NULL;
 }
 

@@ -4,6 +4,7 @@
  */
 #include "pc_apache.h"
 #include "pc_handlers.h"
+#include "pc_json.h"
 #include "pc_text.h"
 
 #include "http_protocol.h"
@@ -50,9 +51,11 @@ int pc_send_json(request_rec *r, int status, const char *json)
 
 int pc_fail_json(request_rec *r, int status, const char *why)
 {
-    return pc_send_json(r, status,
-                     apr_psprintf(r->pool, "{\"error\":\"%s\"}",
-                                  pc_log_safe(r->pool, why, 200)));
+    pc_jw_t *w = pc_jw_make(r->pool);
+
+    pc_jw_object(w, NULL);
+    pc_jw_str(w, "error", why);
+    return pc_send_json(r, status, pc_jw_text(w));
 }
 
 int pc_handler(request_rec *r)

@@ -110,7 +110,7 @@ apr_status_t pc_local_get(const unsigned char *key, unsigned char *val,
 }
 
 /* Fresh entries were evicted: log, at most once a minute. */
-static void note_evictions(int evicted, request_rec *r)
+static void note_evictions(int evicted, const pc_ctx_t *c)
 {
     apr_time_t now = apr_time_now();
     apr_uint64_t n = 0;
@@ -127,8 +127,7 @@ static void note_evictions(int evicted, request_rec *r)
     if (n == 0)
         return;
     pc_table_stats(g_table, &st);
-    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                  "PC00028: the decision cache is full: %" APR_UINT64_T_FMT
+    pc_log(c, APLOG_WARNING, 0, "PC00028: the decision cache is full: %" APR_UINT64_T_FMT
                   " decision(s) evicted while still fresh since the last "
                   "report (%" APR_UINT64_T_FMT " in all), so those users "
                   "cost PingOne calls again; raise PingOneConsentCacheSize "
@@ -138,7 +137,7 @@ static void note_evictions(int evicted, request_rec *r)
 
 void pc_local_put(const unsigned char *key, const unsigned char *val,
                   unsigned int len, apr_time_t fresh_until,
-                  apr_time_t expires, request_rec *r)
+                  apr_time_t expires, const pc_ctx_t *c)
 {
     int evicted = 0;
 
@@ -147,7 +146,7 @@ void pc_local_put(const unsigned char *key, const unsigned char *val,
     pc_table_put(g_table, key, val, len, fresh_until, expires, apr_time_now(),
                  &evicted);
     if (evicted && g_sh)
-        note_evictions(evicted, r);
+        note_evictions(evicted, c);
 }
 
 apr_status_t pc_local_remove(const unsigned char *key, int *removed)

@@ -14,6 +14,7 @@
 
 #include "httpd.h"
 
+#include "pc_log.h"
 #include "pc_segment.h"
 #include "pc_table.h"
 
@@ -36,7 +37,7 @@ apr_status_t pc_local_get(const unsigned char *key, unsigned char *val,
 /* Store; counts and (throttled) logs evictions of fresh entries. */
 void pc_local_put(const unsigned char *key, const unsigned char *val,
                   unsigned int len, apr_time_t fresh_until,
-                  apr_time_t expires, request_rec *r);
+                  apr_time_t expires, const pc_ctx_t *c);
 
 /* APR_SUCCESS removed (or absent), APR_EAGAIN when it could not be. */
 apr_status_t pc_local_remove(const unsigned char *key, int *removed);

@@ -15,6 +15,7 @@
 /* One lookup's baton. */
 typedef struct glue_t {
     request_rec *r;
+    pc_ctx_t ctx;
     pc_client_t client;        /* the child's client, logging to r */
     pc_cache_ref_t ref;        /* the entry looked up (epoch read once) */
     int have_ref;
@@ -31,7 +32,7 @@ static int same_id(const pc_entry_id_t *a, const pc_entry_id_t *b)
 static pc_cache_ref_t *ref_of(glue_t *g, const pc_entry_id_t *id)
 {
     if (!g->have_ref || !same_id(&g->ref.id, id)) {
-        pc_cache_ref_init(&g->ref, id, g->r);
+        pc_cache_ref_init(&g->ref, id, &g->ctx);
         g->have_ref = 1;
     }
     return &g->ref;
@@ -48,7 +49,7 @@ static pc_get_e g_get(void *b, const pc_entry_id_t *id, pc_cache_entry_t *e,
 {
     glue_t *g = b;
     (void)p;
-    return pc_dcache_get(e, ref_of(g, id), g->r);
+    return pc_dcache_get(e, ref_of(g, id), &g->ctx);
 }
 
 static pc_put_e g_put(void *b, const pc_entry_id_t *id,
@@ -57,7 +58,7 @@ static pc_put_e g_put(void *b, const pc_entry_id_t *id,
 {
     glue_t *g = b;
     (void)p;
-    return pc_dcache_put(ref_of(g, id), e, store_until, asked_at, g->r);
+    return pc_dcache_put(ref_of(g, id), e, store_until, asked_at, &g->ctx);
 }
 
 static pc_flight_e g_begin(void *b, const pc_entry_id_t *id, int wait_ms,
@@ -174,6 +175,7 @@ static void glue_init(glue_t *g, pc_lookup_ops_t *ops, request_rec *r,
 {
     memset(g, 0, sizeof(*g));
     g->r = r;
+    g->ctx = pc_ctx_of(r);
     g->client = *client;
     g->client.log = pc_log_request;
     g->client.log_baton = r;

@@ -40,26 +40,24 @@ static void cache_setting(apr_pool_t *p, server_rec *s,
                           pc_cache_setting_t *cs)
 {
     const pc_srv_conf *sc = pc_srv(s);
-    const char *spec = sc->cache_spec ? sc->cache_spec : PC_DEFAULT_CACHE;
-    const char *colon = strchr(spec, ':'), *paren;
-    const char *provider = colon ? apr_pstrmemdup(p, spec,
-                                                  (apr_size_t)(colon - spec))
-                                 : spec;
+    const char *provider = sc->cache ? sc->cache->provider : PC_DEFAULT_CACHE;
+    const char *args = sc->cache ? sc->cache->args : NULL, *paren;
     apr_int64_t bytes;
 
+    (void)p;
     memset(cs, 0, sizeof(*cs));
-    cs->name = spec;
+    cs->name = sc->cache_spec ? sc->cache_spec : PC_DEFAULT_CACHE;
     cs->local_entries = sc->cache_size;
     if (strcmp(provider, "shm") == 0)
         return;
     if (strcmp(provider, "shmcb") == 0) {
-        if (colon && (paren = strrchr(colon, '(')) != NULL &&
+        if (args && (paren = strrchr(args, '(')) != NULL &&
             (bytes = apr_atoi64(paren + 1)) > 0 && !sc->cache_size_set)
             cs->local_entries = (apr_uint64_t)bytes / PC_BYTES_PER_DECISION;
         return;
     }
     cs->farm_provider = provider;
-    cs->farm_args = colon ? colon + 1 : NULL;
+    cs->farm_args = args;
 }
 
 /* The shared segment (with its areas), the decision cache, and what the

@@ -31,7 +31,7 @@ static int status_hook(request_rec *r, int flags)
     if (!pc_dcache_ready())
         return OK;
     pc_counters_read(&c);
-    pc_dcache_stats(&cs, r);
+    pc_dcache_stats(&cs);
     if (!(flags & AP_STATUS_SHORT))
         ap_rputs("<hr>\n<h2>mod_pingone_consent</h2>\n<table>\n", r);
     for (i = 0; i < PC_CNT_MAX; i++)

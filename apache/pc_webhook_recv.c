@@ -8,6 +8,8 @@
 #include "pc_apache.h"
 #include "pc_dcache.h"
 #include "pc_handlers.h"
+#include "pc_json.h"
+#include "pc_revoke.h"
 #include "pc_segment.h"
 #include "pc_text.h"
 #include "pc_webhook.h"
@@ -21,15 +23,16 @@ APLOG_USE_MODULE(pingone_consent);
 
 #define PC_WEBHOOK_MAX_BODY (1024 * 1024)
 
-int pc_webhook_handler(request_rec *r)
+/* The delivery's events, once it is authenticated and readable: DECLINED
+ * (go on) with *events, or the handler's status after answering. */
+static int accept_delivery(request_rec *r, apr_array_header_t **events)
 {
     pc_dir_conf *dc = pc_dir(r);
     const char *auth = apr_table_get(r->headers_in, "Authorization");
-    apr_array_header_t *events;
     const char *err;
     char *body;
     apr_size_t len;
-    int rc, i, n, dropped = 0, ignored = 0, removed = 0, failed = 0;
+    int rc;
 
     if (dc->webhook_auth == NULL) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
@@ -58,59 +61,45 @@ int pc_webhook_handler(request_rec *r)
                    ? pc_fail_json(r, rc, "body too large")
                    : rc;
     }
-    if (pc_webhook_parse(&events, body, len, r->pool, &err) != APR_SUCCESS) {
+    if (pc_webhook_parse(events, body, len, r->pool, &err) != APR_SUCCESS) {
         pc_count(PC_CNT_WEBHOOK_REFUSED);
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "PC00203: webhook delivery is not PingOne ACTIVITY "
                       "JSON (%s); nothing changed", err);
         return pc_fail_json(r, HTTP_BAD_REQUEST, err);
     }
-    for (i = 0; i < events->nelts; i++) {
-        const pc_event_t *ev = APR_ARRAY_IDX(events, i, const pc_event_t *);
-        if (ev->effect != PC_EV_DROP_USER || ev->user_id == NULL ||
-            !pc_is_uuid(ev->user_id)) {
-            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                          "PC00205: webhook event %s%s ignored",
-                          pc_log_safe(r->pool, ev->type ? ev->type : "-", 64),
-                          ev->effect == PC_EV_DROP_USER ? " without a valid "
-                                                          "user ID" : "");
-            ignored++;
-            continue;
-        }
-        if (pc_dcache_purge_user(&n, ev->user_id, NULL, r) != APR_SUCCESS) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                          "PC00206: webhook %s: the cached decisions of user "
-                          "%s could not be dropped (the decision cache "
-                          "failed); answering 503 so PingOne retries",
-                          pc_log_safe(r->pool, ev->type, 64), ev->user_id);
-            failed++;
-            continue;
-        }
-        removed += n;
-        pc_count(PC_CNT_WEBHOOK_DROPPED);
-        dropped++;
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      "PC00204: webhook %s: dropped cached decisions of "
-                      "user %s", pc_log_safe(r->pool, ev->type, 64),
-                      ev->user_id);
-    }
-    if (failed) {
+    return DECLINED;
+}
+
+int pc_webhook_handler(request_rec *r)
+{
+    apr_array_header_t *events;
+    pc_revoke_result_t res;
+    pc_ctx_t c = pc_ctx_of(r);
+    pc_jw_t *w;
+    int rc;
+
+    if ((rc = accept_delivery(r, &events)) != DECLINED)
+        return rc;
+    pc_revoke_apply(&res, events, "webhook", &c);
+    w = pc_jw_make(r->pool);
+    pc_jw_object(w, NULL);
+    if (res.failed) {
         /* PingOne retries the delivery until it gets 200: dropping a user
          * again is harmless, losing a revocation is not. */
         apr_table_setn(r->err_headers_out, "Retry-After", "5");
-        return pc_send_json(r, HTTP_SERVICE_UNAVAILABLE,
-                            apr_psprintf(r->pool,
-                                         "{\"error\":\"the decision cache "
-                                         "failed: not every purge took "
-                                         "effect\",\"events\":%d,"
-                                         "\"users_failed\":%d}",
-                                         events->nelts, failed));
+        pc_jw_str(w, "error", "the decision cache failed: not every purge "
+                              "took effect");
     }
-    pc_count(PC_CNT_WEBHOOK_OK);
-    return pc_send_json(r, HTTP_OK,
-                     apr_psprintf(r->pool,
-                                  "{\"events\":%d,\"users_dropped\":%d,"
-                                  "\"entries_removed\":%d,\"ignored\":%d}",
-                                  events->nelts, dropped, removed, ignored));
+    else {
+        pc_count(PC_CNT_WEBHOOK_OK);
+    }
+    pc_jw_int(w, "events", res.events);
+    pc_jw_int(w, "users_dropped", res.users_dropped);
+    pc_jw_int(w, "entries_removed", res.entries_removed);
+    pc_jw_int(w, "ignored", res.ignored);
+    if (res.failed)
+        pc_jw_int(w, "users_failed", res.failed);
+    return pc_send_json(r, res.failed ? HTTP_SERVICE_UNAVAILABLE : HTTP_OK,
+                        pc_jw_text(w));
 }
-

@@ -12,7 +12,7 @@ use PCTest;
 use HTTP::Tiny;
 use JSON::PP;
 
-plan tests => 20;
+plan tests => 23;
 sim_reset();
 
 sub as { my ($id) = @_; req('/index.html', vhost => 'pc_cache', headers => {'X-Test-Sub' => $id}) }
@@ -33,6 +33,17 @@ ok t_cmp($j->{application}{name}, 'Web Portal', 'expanded application name');
 ok t_cmp($r->{status}, 404, 'unknown consent: 404');
 ($r) = act(action => 'consent', user => '../x', consent => $c->{id});
 ok t_cmp($r->{status}, 400, 'non-UUID user: 400');
+
+# Whatever PingOne names an application (quotes, backslashes, control
+# characters, non-ASCII), the admin endpoint answers valid JSON with it.
+my $odd = "Caf\x{e9} \"App\" \\ tab\there \x{1} \x{2603} end";
+my $c3 = sim(POST => '/__control/consents', {user_id => $U{carol}, application_id => 'a0000000-0000-4000-8000-000000000003',
+                                              scope => ['openid']});
+($r, $j) = act(action => 'consent', user => $U{carol}, consent => $c3->{id});
+ok t_cmp($r->{status}, 200, 'consent of an oddly named application: 200');
+my $doc = eval { JSON::PP->new->utf8->decode($r->{content}) };
+ok t_cmp(defined $doc ? 1 : 0, 1, 'the answer is valid JSON') or print "# $r->{content}\n";
+ok t_cmp($doc && $doc->{application}{name}, $odd, 'the name comes back exactly');
 
 # Job DONE: decisions dropped (all), revoked count reported.
 my $u = 'e9000000-0000-4000-8000-000000000001';
