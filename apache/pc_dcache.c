@@ -250,6 +250,9 @@ static apr_status_t remote_epoch_read(apr_uint32_t *epoch, const pc_ctx_t *c)
     if (rv != APR_SUCCESS)
         return rv;
     buf[len] = '\0';
+    /* Digits only: anything else (a stray write) must not read as 0. */
+    if (len == 0 || len > 10 || strspn((const char *)buf, "0123456789") != len)
+        return APR_EGENERAL;
     *epoch = (apr_uint32_t)strtoul((const char *)buf, NULL, 10);
     return APR_SUCCESS;
 }
@@ -498,6 +501,86 @@ apr_status_t pc_dcache_purge_user(int *removed, const char *user_id,
             failed = rv;
     }
     return failed;
+}
+
+/* ---- small values shared by the farm, and a lease --------------------------
+ *
+ * For background work that must happen once per farm (or continue where
+ * another server stopped): kept in the farm cache under
+ * "pingone-consent:<name>"; without a farm cache, in the local table (the
+ * server is its own farm).
+ */
+
+static const unsigned char *kv_key(const char *name, unsigned int *keylen,
+                                   const pc_ctx_t *c)
+{
+    const char *k;
+
+    if (g_farm) {
+        k = apr_pstrcat(c->p, "pingone-consent:", name, NULL);
+        *keylen = (unsigned int)strlen(k);
+        return (const unsigned char *)k;
+    }
+    /* The local table wants a hash. */
+    {
+        pc_entry_id_t id = {PC_CK_PURGED, "kv", name, ""};
+        unsigned char *key = apr_palloc(c->p, PC_CACHE_KEY_LEN);
+        pc_cache_key(key, id.kind, id.env, id.user, id.app);
+        *keylen = PC_CACHE_KEY_LEN;
+        return key;
+    }
+}
+
+apr_status_t pc_dcache_kv_get(const char *name, char *buf, apr_size_t *len,
+                              const pc_ctx_t *c)
+{
+    unsigned int keylen, n = (unsigned int)*len;
+    const unsigned char *key;
+    apr_status_t rv;
+
+    if (!pc_dcache_ready())
+        return APR_NOTFOUND;
+    key = kv_key(name, &keylen, c);
+    rv = store_get(key, keylen, (unsigned char *)buf, &n, c);
+    *len = n;
+    return rv;
+}
+
+apr_status_t pc_dcache_kv_put(const char *name, const char *val,
+                              apr_size_t len, apr_interval_time_t ttl,
+                              const pc_ctx_t *c)
+{
+    unsigned int keylen;
+    const unsigned char *key;
+    apr_time_t until = apr_time_now() + ttl;
+
+    if (!pc_dcache_ready())
+        return APR_EGENERAL;
+    key = kv_key(name, &keylen, c);
+    return store_put(key, keylen, (unsigned char *)apr_pmemdup(c->p, val, len),
+                     (unsigned int)len, until, until, c);
+}
+
+/* Read the holder; take the lease when nobody (else) holds it.  With a
+ * socache farm this is read-then-write: two servers may both take a lapsed
+ * lease at the same instant, and then both work for one round; the next
+ * renewal leaves one holder. */
+apr_status_t pc_dcache_lease(const char *name, const char *holder,
+                             apr_interval_time_t ttl, const pc_ctx_t *c)
+{
+    char buf[128];
+    apr_size_t len = sizeof(buf) - 1;
+    apr_status_t rv = pc_dcache_kv_get(name, buf, &len, c);
+
+    if (rv == APR_SUCCESS) {
+        buf[len] = '\0';
+        if (strcmp(buf, holder) != 0)
+            return APR_EEXIST;
+    }
+    else if (rv != APR_NOTFOUND) {
+        return rv;
+    }
+    return pc_dcache_kv_put(name, holder, strlen(holder), ttl, c);
 }
 
 /* ---- entries ------------------------------------------------------------- */

@@ -99,4 +99,23 @@ apr_status_t pc_dcache_purge_user(int *removed, const char *user_id,
  * purge is not effective. */
 apr_status_t pc_dcache_purge_all(const pc_ctx_t *c);
 
+/* ---- small values shared by the farm ------------------------------------ */
+
+/* Background work that must happen once per farm, or continue where
+ * another server stopped (the activity feed's cursor and lease), keeps
+ * small values here: in the farm cache when there is one, else in the
+ * local table.  get: APR_SUCCESS (*len: the buffer's size in, the
+ * value's length out), APR_NOTFOUND, or a failure. */
+apr_status_t pc_dcache_kv_get(const char *name, char *buf, apr_size_t *len,
+                              const pc_ctx_t *c);
+apr_status_t pc_dcache_kv_put(const char *name, const char *val,
+                              apr_size_t len, apr_interval_time_t ttl,
+                              const pc_ctx_t *c);
+
+/* Take or renew the lease `name` for `holder` (a name unique to this
+ * server) for ttl: APR_SUCCESS when this holder has it now, APR_EEXIST
+ * when another holds it, else the cache failed. */
+apr_status_t pc_dcache_lease(const char *name, const char *holder,
+                             apr_interval_time_t ttl, const pc_ctx_t *c);
+
 #endif
