@@ -18,9 +18,49 @@
 #include <apr_general.h>
 #include <apr_strings.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#if defined(PC_FUZZ_CONSENT)
+static int same_str(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static int same_consent(const pc_consent_t *a, const pc_consent_t *b)
+{
+    int i;
+    if (!same_str(a->id, b->id) || !same_str(a->app_id, b->app_id) ||
+        !same_str(a->app_name, b->app_name) ||
+        !same_str(a->user_id, b->user_id) || !same_str(a->status, b->status) ||
+        a->consented_at != b->consented_at || a->updated_at != b->updated_at ||
+        a->expires_at != b->expires_at ||
+        a->scopes->nelts != b->scopes->nelts)
+        return 0;
+    for (i = 0; i < a->scopes->nelts; i++) {
+        if (!same_str(APR_ARRAY_IDX(a->scopes, i, const char *),
+                      APR_ARRAY_IDX(b->scopes, i, const char *)))
+            return 0;
+    }
+    return 1;
+}
+
+static int same_consents(const apr_array_header_t *a,
+                         const apr_array_header_t *b)
+{
+    int i;
+    if (a->nelts != b->nelts)
+        return 0;
+    for (i = 0; i < a->nelts; i++) {
+        if (!same_consent(APR_ARRAY_IDX(a, i, const pc_consent_t *),
+                          APR_ARRAY_IDX(b, i, const pc_consent_t *)))
+            return 0;
+    }
+    return 1;
+}
+#endif
 
 static apr_pool_t *pool(void)
 {
@@ -42,12 +82,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *s = apr_pstrmemdup(p, body, size);
 
 #if defined(PC_FUZZ_CONSENT)
-    apr_array_header_t *list;
+    apr_array_header_t *list, *full;
     pc_consent_t *c;
-    const char *next;
-    if (pc_json_parse_consent_page(&list, &next, body, size, p, &err) ==
-            APR_SUCCESS &&
-        next != NULL)
+    const char *next, *next_full, *err_full = NULL;
+    apr_status_t rv = pc_json_parse_consent_page(&list, &next, body, size, p,
+                                                 &err),
+                 rv_full = pc_json_parse_consent_page_full(
+                     &full, &next_full, body, size, p, &err_full);
+    /* The streaming pass must never change an answer (pc_json_slim.h). */
+    if (rv != rv_full || !same_str(err, err_full) ||
+        (rv == APR_SUCCESS &&
+         (!same_str(next, next_full) || !same_consents(list, full))))
+        abort();
+    if (rv == APR_SUCCESS && next != NULL)
         pc_next_link_ok(next, "https://api.pingone.com/v1/environments/E/"
                               "users/U/oauthConsents?");
     pc_json_parse_consent(&c, body, size, p, &err);

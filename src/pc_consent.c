@@ -8,6 +8,7 @@
  * last of duplicate keys wins) are pc_json.h's.
  */
 #include "pc_consent.h"
+#include "pc_json_slim.h"
 #include "pc_text.h"
 
 #include <apr_cstr.h>
@@ -266,18 +267,41 @@ static apr_status_t page_doc(void *out, pc_json_t *doc, apr_pool_t *p,
     return APR_SUCCESS;
 }
 
-apr_status_t pc_json_parse_consent_page(apr_array_header_t **out,
-                                        const char **next, const char *body,
-                                        apr_size_t len, apr_pool_t *p,
-                                        const char **err)
+/* The members of a consent the readers use (pc_json_slim.h). */
+static const char *const consent_members[] = {
+    "id",          "status",    "application", "applicationName", "user",
+    "scope",       "consentedAt", "updatedAt", "expiresAt",       NULL};
+
+static apr_status_t parse_page(apr_array_header_t **out, const char **next,
+                               const char *body, apr_size_t len, int slim,
+                               apr_pool_t *p, const char **err)
 {
     page_t page = {NULL, NULL};
-    apr_status_t rv = pc_json_read(body, len, page_doc, &page, p, err);
+    apr_status_t rv =
+        slim ? pc_json_read_slim(body, len, consent_members, page_doc, &page,
+                                 p, err)
+             : pc_json_read(body, len, page_doc, &page, p, err);
 
     *out = page.list;
     if (next)
         *next = rv == APR_SUCCESS ? page.next : NULL;
     return rv;
+}
+
+apr_status_t pc_json_parse_consent_page(apr_array_header_t **out,
+                                        const char **next, const char *body,
+                                        apr_size_t len, apr_pool_t *p,
+                                        const char **err)
+{
+    return parse_page(out, next, body, len, 1, p, err);
+}
+
+apr_status_t pc_json_parse_consent_page_full(apr_array_header_t **out,
+                                             const char **next,
+                                             const char *body, apr_size_t len,
+                                             apr_pool_t *p, const char **err)
+{
+    return parse_page(out, next, body, len, 0, p, err);
 }
 
 apr_status_t pc_json_parse_consent_list(apr_array_header_t **out,

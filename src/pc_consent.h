@@ -87,6 +87,13 @@ apr_status_t pc_json_parse_consent_page(apr_array_header_t **out,
                                         apr_size_t len, apr_pool_t *p,
                                         const char **err);
 
+/* The same without the streaming pass that drops unread members first
+ * (pc_json_slim.h): the fuzz target and the tests check both agree. */
+apr_status_t pc_json_parse_consent_page_full(apr_array_header_t **out,
+                                             const char **next,
+                                             const char *body, apr_size_t len,
+                                             apr_pool_t *p, const char **err);
+
 /* A users collection (GET .../users?filter=...): _embedded.users[].
  * *out holds pc_user_t *. */
 apr_status_t pc_json_parse_user_list(apr_array_header_t **out,

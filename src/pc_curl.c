@@ -1,5 +1,13 @@
 /*
  * pc_curl.c - the libcurl transport.
+ *
+ * A miss should cost its round trip and little else, so easy handles are
+ * prepared once (the options that never change) and reused without
+ * curl_easy_reset, and all handles of a transport share one connection
+ * cache, DNS cache and TLS session cache (a CURLSH): a call made by any
+ * thread reuses the connection any other thread left open.  Per call only
+ * the URL, the method, the headers, the timeouts and the answer's buffers
+ * are set.
  */
 #include "pc_curl.h"
 
@@ -11,7 +19,11 @@
 #define PC_USER_AGENT "mod_pingone_consent/0.1"
 
 struct pc_curl_t {
-    apr_thread_mutex_t *mutex;
+    apr_thread_mutex_t *mutex;      /* the free list */
+    /* the share handle's data, one lock per kind: libcurl may hold
+     * several kinds at once */
+    apr_thread_mutex_t *share_lock[CURL_LOCK_DATA_LAST];
+    CURLSH *share;
     CURL *free[PC_CURL_POOL_MAX];
     int nfree;
     const char *ca_file;
@@ -35,9 +47,58 @@ apr_status_t pc_curl_global_init(void)
 static apr_status_t cleanup_handles(void *data)
 {
     pc_curl_t *t = data;
+
     while (t->nfree > 0)
         curl_easy_cleanup(t->free[--t->nfree]);
+    if (t->share)
+        curl_share_cleanup(t->share);
+    t->share = NULL;
     return APR_SUCCESS;
+}
+
+static apr_thread_mutex_t *lock_of(pc_curl_t *t, curl_lock_data data)
+{
+    return (unsigned)data < CURL_LOCK_DATA_LAST ? t->share_lock[data] : NULL;
+}
+
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access,
+                       void *userptr)
+{
+    apr_thread_mutex_t *m = lock_of(userptr, data);
+    (void)h; (void)access;
+    if (m)
+        apr_thread_mutex_lock(m);
+}
+
+static void share_unlock(CURL *h, curl_lock_data data, void *userptr)
+{
+    apr_thread_mutex_t *m = lock_of(userptr, data);
+    (void)h;
+    if (m)
+        apr_thread_mutex_unlock(m);
+}
+
+/* One share handle for the transport's easy handles: connections, DNS
+ * and TLS sessions.  Without it (it could not be made), each handle keeps
+ * its own. */
+static void make_share(pc_curl_t *t, apr_pool_t *p)
+{
+#if APR_HAS_THREADS
+    int i;
+    for (i = 0; i < CURL_LOCK_DATA_LAST; i++) {
+        if (apr_thread_mutex_create(&t->share_lock[i],
+                                    APR_THREAD_MUTEX_DEFAULT, p))
+            return;
+    }
+#endif
+    if ((t->share = curl_share_init()) == NULL)
+        return;
+    curl_share_setopt(t->share, CURLSHOPT_LOCKFUNC, share_lock);
+    curl_share_setopt(t->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+    curl_share_setopt(t->share, CURLSHOPT_USERDATA, t);
+    curl_share_setopt(t->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    curl_share_setopt(t->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl_share_setopt(t->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 }
 
 pc_curl_t *pc_curl_create(apr_pool_t *p, const char *ca_file, int ssl_verify)
@@ -50,25 +111,53 @@ pc_curl_t *pc_curl_create(apr_pool_t *p, const char *ca_file, int ssl_verify)
 #endif
     t->ca_file = ca_file;
     t->ssl_verify = ssl_verify;
+    make_share(t, p);
     apr_pool_cleanup_register(p, t, cleanup_handles, apr_pool_cleanup_null);
     return t;
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *ud);
+static size_t on_header(char *data, size_t size, size_t n, void *ud);
+
+/* A handle with every option that is the same for all calls. */
+static CURL *prepared_handle(pc_curl_t *t)
+{
+    CURL *h = curl_easy_init();
+
+    if (h == NULL)
+        return NULL;
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, PC_USER_AGENT);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, t->ssl_verify ? 1L : 0L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, t->ssl_verify ? 2L : 0L);
+    if (t->ca_file)
+        curl_easy_setopt(h, CURLOPT_CAINFO, t->ca_file);
+    if (t->share)
+        curl_easy_setopt(h, CURLOPT_SHARE, t->share);
+    return h;
 }
 
 static CURL *take_handle(pc_curl_t *t)
 {
     CURL *h = NULL;
+
     if (t->mutex)
         apr_thread_mutex_lock(t->mutex);
     if (t->nfree > 0)
         h = t->free[--t->nfree];
     if (t->mutex)
         apr_thread_mutex_unlock(t->mutex);
-    return h ? h : curl_easy_init();
+    return h ? h : prepared_handle(t);
 }
 
+/* Back to the free list as it is: the next call sets what differs. */
 static void give_handle(pc_curl_t *t, CURL *h)
 {
-    curl_easy_reset(h); /* keeps the connection cache */
     if (t->mutex)
         apr_thread_mutex_lock(t->mutex);
     if (t->nfree < PC_CURL_POOL_MAX) {
@@ -153,37 +242,32 @@ static pc_http_outcome_e classify(CURLcode rc)
     }
 }
 
-/* Options for one call on a handle just taken from the free list. */
-static void set_options(CURL *h, pc_curl_t *t, const pc_http_req_t *req,
-                        body_t *b, char *errbuf)
+/* What differs from call to call on a prepared handle. */
+static void set_call(CURL *h, const pc_http_req_t *req, body_t *b,
+                     char *errbuf)
 {
     curl_easy_setopt(h, CURLOPT_URL, req->url);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
                      (long)req->connect_timeout_ms);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, PC_USER_AGENT);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, b);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, t->ssl_verify ? 1L : 0L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, t->ssl_verify ? 2L : 0L);
-    if (t->ca_file)
-        curl_easy_setopt(h, CURLOPT_CAINFO, t->ca_file);
-    if (req->max_body)
-        curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
-                         (curl_off_t)req->max_body);
+    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
+                     (curl_off_t)req->max_body);
     if (req->body) {
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body);
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
                          (curl_off_t)req->body_len);
     }
-    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "POST") != 0)
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
+    else {
+        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    }
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST,
+                     strcmp(req->method, "GET") != 0 &&
+                             strcmp(req->method, "POST") != 0
+                         ? req->method
+                         : NULL);
 }
 
 /* The request headers (secrets included: never logged). */
@@ -247,7 +331,7 @@ apr_status_t pc_curl_send(void *baton, const pc_http_req_t *req,
         resp->error = "cannot create a curl handle";
         return APR_EGENERAL;
     }
-    set_options(h, t, req, &b, errbuf);
+    set_call(h, req, &b, errbuf);
     hdrs = headers_of(req, p);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     rc = curl_easy_perform(h);
@@ -256,6 +340,10 @@ apr_status_t pc_curl_send(void *baton, const pc_http_req_t *req,
     resp->elapsed_us = (long)us;
     resp->status = rc == CURLE_OK ? (int)status : 0;
     finish(resp, rc, &b, req, errbuf, p);
+    /* Nothing of this call may outlive it in the handle. */
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
     curl_slist_free_all(hdrs);
     give_handle(t, h);
     return resp->outcome == PC_HTTP_OK ? APR_SUCCESS : APR_EGENERAL;
