@@ -197,7 +197,8 @@ test-httpd: $(MODULE)
 # Each stage prints its own TAP/prove summary; t/run-all.sh adds one line
 # for the whole run and fails if any stage failed.
 # Test-only: mod_auth_openidc in front of the module (t/12_openidc.t).
-TEST_PACKAGES := libapache2-mod-auth-openidc
+# promtool and a Prometheus server check the metrics (t/50_metrics.t).
+TEST_PACKAGES := libapache2-mod-auth-openidc prometheus
 test: deps
 	@bash tools/deps.sh $(TEST_PACKAGES)
 	@$(MAKE) --no-print-directory all unit
