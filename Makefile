@@ -62,7 +62,7 @@ UNIT_CFLAGS = -std=c11 $(WARN) -O1 -g -fsanitize=address,undefined \
 
 MODULE    := $(BUILD)/mod_pingone_consent.so
 
-.PHONY: all deps install deb test-deb test unit test-unit test-sim test-docs test-httpd run stop \
+.PHONY: all deps install deb test-deb test-demo test unit test-unit test-sim test-docs test-httpd run stop \
         clean configtest bench fuzz test-fuzz test-asan test-valgrind soak
 
 all: $(MODULE)
@@ -183,6 +183,11 @@ fuzz: deps
 
 test-sim:
 	python3 t/sim/test_sim.py
+
+# `make run` on free loopback ports; every command its walk-through prints
+# is run in order and checked, then `make stop` (about 15 s).
+test-demo: $(MODULE)
+	prove --exec python3 t/demo_walkthrough.py
 
 # The docs against the code (directives, contexts, log tags, links; one TAP
 # test per check), then the checker's own self-test.  Formats it relies on:
