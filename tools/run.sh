@@ -3,22 +3,25 @@
 # of the bundled PingOne simulator, on 127.0.0.1 only.
 #   PC_RUN_PORT  httpd port (default 8480)
 #   PC_SIM_PORT  simulator port (default 8481)
-#   PC_RUN_TTL   PingOneConsentCacheTTL of the demo, seconds (default 5)
+#   PC_RUN_TTL   PingOneConsentCacheTTL of the demo, seconds (default 15)
 #
 # `start` ends by printing a walk-through: revocation without a webhook (the
 # cache TTL), an admin purge, a webhook delivery, and the metrics.  Every
 # command it prints is run and checked by t/demo-walkthrough.sh, so keep the
 # format: commands indented by four spaces (continued with a trailing
-# backslash), and a status they must print as "# 200" or "# 403" after them.
+# backslash), and what they must print after them: "# 200", "# 403" (the
+# status) or "# 200 cache" (the status and PINGONE_CONSENT_SOURCE).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 run="$top/build/run"
 port=${PC_RUN_PORT:-8480}
 sim_port=${PC_SIM_PORT:-8481}
-ttl=${PC_RUN_TTL:-5}
+ttl=${PC_RUN_TTL:-15}
 httpd=${HTTPD:-/usr/sbin/apache2}
 moddir=$(${APXS:-/usr/bin/apxs} -q LIBEXECDIR)
 ALICE=e0000000-0000-4000-8000-00000000a11c
+FRANK=e0000000-0000-4000-8000-0000000000f0
+SMITH=e0000000-0000-4000-8000-0000000000a2
 APP=a0000000-0000-4000-8000-000000000001
 WEBHOOK_AUTH="Bearer demo-webhook-0123456789abcdef"
 
@@ -105,6 +108,7 @@ PingOneConsentCacheTTL $ttl $ttl
     # Set only when the module exported the scopes (on allow): a denied
     # request carries no such header rather than "(null)".
     Header always set X-PingOne-Consent-Scopes "%{PINGONE_CONSENT_SCOPES}e" env=PINGONE_CONSENT_SCOPES
+    Header always set X-PingOne-Consent-Source "%{PINGONE_CONSENT_SOURCE}e" env=PINGONE_CONSENT_SOURCE
 </Location>
 
 # Revocations pushed by PingOne (here: the simulator's control call "webhook").
@@ -130,7 +134,8 @@ EOF
 walkthrough() {
   local a=$1 b=$2 c=$3 sim="http://127.0.0.1:$sim_port/__control"
   local json="-H 'Content-Type: application/json'"
-  local pair="\"user_id\":\"$ALICE\",\"application_id\":\"$APP\""
+  local frank="\"user_id\":\"$FRANK\",\"application_id\":\"$APP\""
+  local smith="\"user_id\":\"$SMITH\",\"application_id\":\"$APP\""
   cat <<EOF
 
 mod_pingone_consent is running: httpd on http://127.0.0.1:$port, PingOne simulator on
@@ -141,41 +146,44 @@ http://127.0.0.1:$sim_port. Users alice, bob and carol (password "pw") sit in fr
     curl -i -u bob:pw   http://127.0.0.1:$port/app/    # $b: bob revoked his consent
     curl -i -u carol:pw http://127.0.0.1:$port/app/    # $c: carol's consent lacks "profile"
 
-Revocation, three ways. First a shorthand that prints the status alice gets now:
+Revocation, three ways. First a shorthand that prints the status a user gets now and, on
+allow, where the decision came from (PingOne, or the cache):
 
-    alice() { curl -s -o /dev/null -w '%{http_code}\n' -u alice:pw http://127.0.0.1:$port/app/; }
+    app() { curl -s -o /dev/null -w '%{http_code} %header{x-pingone-consent-source}\n' -u "\$1:pw" http://127.0.0.1:$port/app/; }
 
-1. Revoke at PingOne, and nobody tells the web server: her cached allow answers until it
-   expires (PingOneConsentCacheTTL $ttl here, 60 s by default); then PingOne's answer denies.
+1. frank consents in PingOne (here: the simulator's control API), is let in, then revokes, and
+   nobody tells the web server: his cached allow answers until it expires
+   (PingOneConsentCacheTTL $ttl here, 60 s by default), then PingOne's answer denies him.
 
-    alice                       # 200
-    curl -s -X POST $json -d '{$pair}' \\
-         $sim/revoke
-    alice                       # 200: her cached allow (for up to $ttl s)
-    sleep $ttl; alice              # 403: it expired, and PingOne says revoked
+    curl -s -X POST $json -d '{$frank,"scope":["openid","profile"]}' $sim/consents
+    app frank                   # 200 pingone: asked PingOne; the allow is cached for $ttl s
+    curl -s -X POST $json -d '{$frank}' $sim/revoke
+    app frank                   # 200 cache: revoked, but the cached allow still answers
+    sleep $ttl; app frank          # 403: it expired, and PingOne says revoked
 
-2. Give the consent back: her cached deny refuses her until it expires, or until an admin
-   purges her cached decisions (the pingone-consent-admin handler).
+2. frank consents again: his cached deny (from the line above) refuses him until it expires,
+   or until an admin purges his cached decisions (the pingone-consent-admin handler).
 
-    curl -s -X POST $json -d '{$pair,"scope":["openid","profile","email"],"replace":true}' \\
-         $sim/consents
-    alice                       # 403: her cached deny (for up to $ttl s)
-    $(admin_cmd purge-user "user=$ALICE")
-    alice                       # 200: looked up again at once
+    curl -s -X POST $json -d '{$frank,"scope":["openid","profile"],"replace":true}' $sim/consents
+    app frank                   # 403: the cached deny
+    $(admin_cmd purge-user "user=$FRANK")
+    app frank                   # 200 pingone: looked up again at once
 
-3. Revoke with a webhook delivery: PingOne (the simulator) posts the event to the module's
-   receiver (the pingone-consent-webhook handler), which drops her cached decisions at once.
+3. Revocation with a webhook delivery: PingOne (here the simulator) posts the event to the
+   module's receiver (the pingone-consent-webhook handler), which drops the user's cached
+   decisions at once. With another user, Alice.Smith@Example.com:
 
-    curl -s -X POST $json -d '{$pair}' \\
-         $sim/revoke
+    app Alice.Smith@Example.com     # 200 pingone
+    app Alice.Smith@Example.com     # 200 cache
+    curl -s -X POST $json -d '{$smith}' $sim/revoke
     curl -s -X POST $json \\
-         -d '{"url":"http://127.0.0.1:$port/pingone/webhook","headers":{"Authorization":"$WEBHOOK_AUTH"},"events":[{"type":"OAUTH_CONSENT.REVOKED",$pair}]}' \\
+         -d '{"url":"http://127.0.0.1:$port/pingone/webhook","headers":{"Authorization":"$WEBHOOK_AUTH"},"events":[{"type":"OAUTH_CONSENT.REVOKED",$smith}]}' \\
          $sim/webhook
-    alice                       # 403: at once, although her allow from step 2 was cached
+    app Alice.Smith@Example.com     # 403: at once, although her allow was cached
 
 4. What the module counted, as Prometheus scrapes it (the pingone-consent-metrics handler):
 
-    curl -s http://127.0.0.1:$port/pingone/metrics | grep -E '^pingone_consent_(decisions_total|webhook|cache_hits)'
+    curl -s http://127.0.0.1:$port/pingone/metrics | grep -E '^pingone_consent_(decisions_total.*(allow|revoked)|webhook|cache_hits)'
 
 And the rest:
 
