@@ -25,7 +25,7 @@ if (open my $ic, '<', "$FindBin::Bin/conf/inherit.conf") {
 }
 my $with_prometheus = $mpm eq 'event';
 
-plan tests => 35 + ($with_prometheus ? 3 : 0);
+plan tests => 37 + ($with_prometheus ? 3 : 0);
 sim_reset();
 
 sub free_port {
@@ -235,6 +235,25 @@ ok t_cmp(($s->{pingone_consent_cache_capacity} // 0) > 0 && ($s->{pingone_consen
     my $o = $http->get("http://127.0.0.1:$vport/pingone/metrics");
     ok t_cmp($o->{content} =~ /^pingone_consent_decisions_total\{server="\Q$main\E",outcome="deny:scope",source="pingone"\} 1$/m ? 1 : 0,
              1, "the other host's endpoint shows every host's decisions");
+}
+
+# A graceful restart: every host finds its slot again (by its label), so
+# its series go on counting.
+{
+    my $gens = sub { my $l = $srv->{error_log}->(); scalar(() = $l =~ /resuming normal operations/g) };
+    my $g = $gens->();
+    system(Apache::Test::vars('httpd'), '-f', "$srv->{dir}/httpd.conf", '-k', 'graceful');
+    for (1 .. 400) { last if $gens->() > $g; sleep 0.05 }
+    my $st = 0;
+    for (1 .. 100) { $st = get('/index.html', $U{alice}); last if $st != 599; sleep 0.05 }
+    ok t_cmp($gens->() > $g ? $st : "no new generation ($st)", 200, 'after a graceful restart, alice again');
+    for (1 .. 100) {
+        $s = samples(scrape()->{content});
+        last if dec_total($s) >= 9;
+        sleep 0.1;
+    }
+    ok t_cmp(join(' ', dec_total($s), dec($main, 'allow', 'cache'), dec($vlabel, 'allow', 'fail-open')),
+             '9 2 1', 'the counts went on under the same labels (9 decisions, a second cached allow)');
 }
 
 # HEAD: headers only; other methods: 405.
