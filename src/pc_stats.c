@@ -3,6 +3,7 @@
  */
 #include "pc_stats.h"
 
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,15 +67,14 @@ const pc_counter_def_t pc_counter_defs[PC_CNT_MAX] = {
                        "refused a call.", NULL, NULL},
 };
 
-void pc_counter_describe(pc_counter_desc_t *out, pc_counter_e which,
-                         apr_pool_t *p)
+void pc_counter_desc_of(pc_counter_desc_t *out, const char *name,
+                        const pc_counter_def_t *d, apr_pool_t *p)
 {
-    const pc_counter_def_t *d = &pc_counter_defs[which];
+    char *f, *c;
 
     memset(out, 0, sizeof(*out));
-    out->name = pc_counter_names[which] ? pc_counter_names[which]
-                                        : apr_psprintf(p, "counter%d", which);
-    if (d->family && d->help) {
+    out->name = name;
+    if (d && d->family && d->help) {
         out->family = d->family;
         out->help = d->help;
         out->label = d->label;
@@ -82,10 +82,24 @@ void pc_counter_describe(pc_counter_desc_t *out, pc_counter_e which,
         out->described = 1;
         return;
     }
-    out->family = apr_pstrcat(p, "pingone_consent_", out->name, "_total",
-                              NULL);
-    out->help = apr_pstrcat(p, "The module's counter ", out->name,
+    /* A short name is not necessarily a metric name. */
+    f = apr_pstrcat(p, "pingone_consent_", name, "_total", NULL);
+    for (c = f; *c; c++)
+        if (!apr_isalnum(*c) && *c != '_')
+            *c = '_';
+    out->family = f;
+    out->help = apr_pstrcat(p, "The module's counter ", name,
                             " (not described yet).", NULL);
+}
+
+void pc_counter_describe(pc_counter_desc_t *out, pc_counter_e which,
+                         apr_pool_t *p)
+{
+    pc_counter_desc_of(out,
+                       pc_counter_names[which]
+                           ? pc_counter_names[which]
+                           : apr_psprintf(p, "counter%d", (int)which),
+                       &pc_counter_defs[which], p);
 }
 
 const pc_metric_def_t pc_metric_defs[PC_MET_MAX] = {

@@ -69,10 +69,13 @@ typedef struct pc_counter_desc_t {
 } pc_counter_desc_t;
 
 /* The counter's row, or for one without a row: family
- * "pingone_consent_<short name>_total" (from p) and a help saying it has
- * none. */
+ * "pingone_consent_<short name>_total" (from p; any character a metric
+ * name cannot hold made '_') and a help saying it has none. */
 void pc_counter_describe(pc_counter_desc_t *out, pc_counter_e which,
                          apr_pool_t *p);
+/* The same for a counter of that short name and row (d may be NULL). */
+void pc_counter_desc_of(pc_counter_desc_t *out, const char *name,
+                        const pc_counter_def_t *d, apr_pool_t *p);
 
 /* The metrics that are not plain counters: their values come from the
  * glue (apache/pc_metrics.c has one reader per entry). */

@@ -78,8 +78,14 @@ static void undescribed(void)
 {
     /* A counter another change adds without a row still renders. */
     pc_counter_desc_t d;
+    pc_counter_def_t none = {NULL, NULL, NULL, NULL};
     pc_counter_describe(&d, PC_CNT_HIT, p);
     is_str(d.family, "pingone_consent_cache_hits_total", "a described counter's family");
+    pc_counter_desc_of(&d, "poll-calls.x", &none, p);
+    is_str(d.family, "pingone_consent_poll_calls_x_total", "no row: a family from its name, made valid");
+    ok(!d.described && strstr(d.help, "poll-calls.x") && d.label == NULL, "a help that names it, no label");
+    pc_counter_desc_of(&d, "x", NULL, p);
+    ok(pc_prom_metric_name_ok(d.family), "no row at all");
     is_str(pc_metric_type_name(PC_METRIC_HISTOGRAM), "histogram", "type names");
     is_str(pc_metric_type_name(PC_METRIC_COUNTER), "counter", "type names");
 }
