@@ -11,6 +11,7 @@
 #                (debian/, dh_apache2), checked with lintian
 #   make test-deb  install that package on this machine's apache2, gate a
 #                site against the simulator, remove it, check no trace (root)
+#   make test-demo run `make run` on free ports and every command it prints
 #
 # Run as root on Debian 12, `make run` and `make test` first install the
 # Debian packages they need (see DEB_PACKAGES).
