@@ -11,6 +11,7 @@
 #                (debian/, dh_apache2), checked with lintian
 #   make test-deb  install that package on this machine's apache2, gate a
 #                site against the simulator, remove it, check no trace (root)
+#   make test-demo run `make run` on free ports and every command it prints
 #
 # Run as root on Debian 12, `make run` and `make test` first install the
 # Debian packages they need (see DEB_PACKAGES).
@@ -30,7 +31,7 @@ CORE_SRC  := src/pc_json.c src/pc_consent.c src/pc_decide.c src/pc_text.c \
              src/pc_url.c src/pc_parse.c src/pc_client.c \
              src/pc_lookup.c src/pc_stats.c src/pc_table.c src/pc_budget.c \
              src/pc_json_slim.c \
-             src/pc_cache.c src/pc_webhook.c \
+             src/pc_cache.c src/pc_webhook.c src/pc_prom.c \
              src/pc_curl.c src/pc_rurl.c src/pc_redis.c src/pc_hmac.c
 GLUE_SRC  := mod_pingone_consent.c $(wildcard apache/pc_*.c)
 HEADERS   := $(wildcard src/*.h apache/*.h)
@@ -63,7 +64,7 @@ UNIT_CFLAGS = -std=c11 $(WARN) -O1 -g -fsanitize=address,undefined \
 
 MODULE    := $(BUILD)/mod_pingone_consent.so
 
-.PHONY: all deps install deb test-deb test unit test-unit test-sim test-docs test-httpd run stop \
+.PHONY: all deps install deb test-deb test-demo test unit test-unit test-sim test-docs test-httpd run stop \
         clean configtest bench fuzz test-fuzz test-asan test-valgrind soak
 
 all: $(MODULE)
@@ -185,6 +186,11 @@ fuzz: deps
 test-sim:
 	python3 t/sim/test_sim.py
 
+# `make run` on free loopback ports; every command its walk-through prints
+# is run in order and checked, then `make stop` (about 15 s).
+test-demo: $(MODULE)
+	prove --exec python3 t/demo_walkthrough.py
+
 # The docs against the code (directives, contexts, log tags, links; one TAP
 # test per check), then the checker's own self-test.  Formats it relies on:
 # docs/development.md#documentation-checks.
@@ -198,7 +204,8 @@ test-httpd: $(MODULE)
 # Each stage prints its own TAP/prove summary; t/run-all.sh adds one line
 # for the whole run and fails if any stage failed.
 # Test-only: mod_auth_openidc in front of the module (t/12_openidc.t).
-TEST_PACKAGES := libapache2-mod-auth-openidc
+# promtool and a Prometheus server check the metrics (t/50_metrics.t).
+TEST_PACKAGES := libapache2-mod-auth-openidc prometheus
 test: deps
 	@bash tools/deps.sh $(TEST_PACKAGES)
 	@$(MAKE) --no-print-directory all unit

@@ -8,6 +8,7 @@
 #include "pc_apache.h"
 #include "pc_child.h"
 #include "pc_lookup_glue.h"
+#include "pc_metrics.h"
 #include "pc_text.h"
 
 #include "http_log.h"
@@ -211,6 +212,7 @@ int pc_check_authz(request_rec *r)
         return DECLINED;
     case PC_ST_CONFIG:
         apr_table_setn(r->notes, PC_NOTE, st->reason);
+        pc_metrics_decision(r, st->reason, NULL);
         return HTTP_INTERNAL_SERVER_ERROR;
     case PC_ST_ERROR:
         /* PingOneConsent On needs the consent: fail closed (503).  With

@@ -4,6 +4,7 @@
 #include "pc_apache.h"
 #include "pc_child.h"
 #include "pc_curl.h"
+#include "pc_metrics.h"
 #include "pc_tokens.h"
 
 #include <apr_hash.h>
@@ -82,6 +83,7 @@ void pc_child_clients_init(apr_pool_t *p, server_rec *s)
         c->send = pc_curl_send;
         c->transport = transport_for(p, transports, sc);
         c->tokens = store_for(p, stores, c->conf);
+        c->stats = pc_metrics_call;
         g_clients[sc->index] = c;
     }
 }

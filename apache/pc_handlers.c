@@ -5,6 +5,7 @@
 #include "pc_apache.h"
 #include "pc_handlers.h"
 #include "pc_json.h"
+#include "pc_metrics.h"
 #include "pc_text.h"
 
 #include "http_protocol.h"
@@ -66,5 +67,7 @@ int pc_handler(request_rec *r)
         return pc_webhook_handler(r);
     if (strcmp(r->handler, "pingone-consent-admin") == 0)
         return pc_admin_handler(r);
+    if (strcmp(r->handler, "pingone-consent-metrics") == 0)
+        return pc_metrics_handler(r);
     return DECLINED;
 }

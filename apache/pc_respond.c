@@ -5,6 +5,7 @@
  * Retry-After.
  */
 #include "pc_apache.h"
+#include "pc_metrics.h"
 #include "pc_text.h"
 
 #include "http_log.h"
@@ -36,12 +37,14 @@ void pc_export_allow(request_rec *r, const pc_dir_conf *dc,
                    st->source ? st->source : "pingone");
     apr_table_setn(r->notes, PC_NOTE,
                    st->state == PC_ST_FAIL_OPEN ? "allow:fail-open" : "allow");
+    pc_metrics_decision(r, "allow", st->source ? st->source : "pingone");
 }
 
 void pc_log_deny(request_rec *r, const pc_dir_conf *dc,
                  const pc_req_state *st, const char *reason)
 {
     apr_table_setn(r->notes, PC_NOTE, reason);
+    pc_metrics_decision(r, reason, st->source);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "PC00110: consent %s for user %s, application %s: %s%s",
                   "denied", pc_log_safe(r->pool, st->user, 64),
@@ -76,6 +79,7 @@ int pc_unavailable(request_rec *r, pc_req_state *st)
     st->reason = apr_pstrcat(r->pool, "error:",
                              st->err.tag ? st->err.tag : "upstream", NULL);
     apr_table_setn(r->notes, PC_NOTE, st->reason);
+    pc_metrics_decision(r, st->reason, NULL);
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                   "PC00111: cannot check consent for user %s, so the request "
                   "is refused (503): %s",

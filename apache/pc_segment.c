@@ -30,14 +30,14 @@ APLOG_USE_MODULE(pingone_consent);
 #define SEG_MAGIC 0x50435334u
 #define SEG_ALIGN 64
 #define SEG_KEY "mod_pingone_consent:segment"
-#define LAT_BUCKETS 16
 
 typedef struct seg_head_t {
     apr_uint32_t magic;
     apr_size_t size;
     apr_time_t backoff_until;
     pc_counters_t counters;
-    apr_uint64_t latency[LAT_BUCKETS];
+    apr_uint64_t latency[PC_LAT_BUCKETS];
+    apr_uint64_t latency_sum_us;         /* of every recorded call */
 } seg_head_t;
 
 /* Kept in the process pool across generations. */
@@ -51,7 +51,7 @@ static apr_global_mutex_t *g_mutex;
 static const char *g_mutex_file;
 
 /* Bucket upper bounds in ms; the last bucket is everything above. */
-static const int lat_bounds[LAT_BUCKETS - 1] = {
+static const int lat_bounds[PC_LAT_BUCKETS - 1] = {
     1, 2, 5, 10, 20, 50, 100, 200, 300, 500, 1000, 2000, 3000, 5000, 10000};
 
 static apr_size_t align_up(apr_size_t n)
@@ -167,21 +167,44 @@ void pc_counters_read(pc_counters_t *out)
 
 /* ---- latency ------------------------------------------------------------- */
 
+/* Bucket i holds the calls that took at most lat_bounds[i] ms (compared
+ * in microseconds, so a bucket means what its upper bound says). */
 void pc_latency_record(apr_interval_time_t elapsed)
 {
-    long ms = (long)(elapsed / 1000);
     int i;
 
     if (g_head == NULL)
         return;
-    for (i = 0; i < LAT_BUCKETS - 1 && ms > lat_bounds[i]; i++)
+    if (elapsed < 0)
+        elapsed = 0;
+    for (i = 0; i < PC_LAT_BUCKETS - 1 &&
+                elapsed > (apr_interval_time_t)lat_bounds[i] * 1000;
+         i++)
         ;
     __atomic_fetch_add(&g_head->latency[i], 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&g_head->latency_sum_us, (apr_uint64_t)elapsed,
+                       __ATOMIC_RELAXED);
+}
+
+int pc_latency_read(apr_uint64_t *counts, const int **bounds_ms,
+                    apr_uint64_t *sum_us)
+{
+    int i;
+
+    *bounds_ms = lat_bounds;
+    *sum_us = 0;
+    for (i = 0; i < PC_LAT_BUCKETS; i++)
+        counts[i] = g_head ? __atomic_load_n(&g_head->latency[i],
+                                             __ATOMIC_RELAXED)
+                           : 0;
+    if (g_head)
+        *sum_us = __atomic_load_n(&g_head->latency_sum_us, __ATOMIC_RELAXED);
+    return PC_LAT_BUCKETS - 1;
 }
 
 void pc_latency_percentiles(int *p50, int *p90, int *p99, apr_uint64_t *n)
 {
-    apr_uint64_t h[LAT_BUCKETS], total = 0, run = 0;
+    apr_uint64_t h[PC_LAT_BUCKETS], total = 0, run = 0;
     int i, k = 0, *out[3] = {p50, p90, p99};
     const double q[3] = {0.5, 0.9, 0.99};
 
@@ -189,13 +212,13 @@ void pc_latency_percentiles(int *p50, int *p90, int *p99, apr_uint64_t *n)
     *n = 0;
     if (g_head == NULL)
         return;
-    for (i = 0; i < LAT_BUCKETS; i++)
+    for (i = 0; i < PC_LAT_BUCKETS; i++)
         total += h[i] = __atomic_load_n(&g_head->latency[i], __ATOMIC_RELAXED);
     *n = total;
-    for (i = 0; i < LAT_BUCKETS && k < 3 && total; i++) {
+    for (i = 0; i < PC_LAT_BUCKETS && k < 3 && total; i++) {
         run += h[i];
         while (k < 3 && (double)run >= q[k] * (double)total) {
-            *out[k] = i < LAT_BUCKETS - 1 ? lat_bounds[i] : 100000;
+            *out[k] = i < PC_LAT_BUCKETS - 1 ? lat_bounds[i] : 100000;
             k++;
         }
     }

@@ -56,7 +56,15 @@ void pc_counters_read(pc_counters_t *out);
 
 /* ---- PingOne call latency ------------------------------------------------ */
 
+#define PC_LAT_BUCKETS 16
+
 void pc_latency_record(apr_interval_time_t elapsed);
+/* The histogram: counts[PC_LAT_BUCKETS] (calls per bucket, not
+ * cumulative; the last bucket is above every bound), the upper bounds in
+ * ms (PC_LAT_BUCKETS - 1 of them, the return value) and the sum of every
+ * recorded call in microseconds.  Zeros without a segment. */
+int pc_latency_read(apr_uint64_t *counts, const int **bounds_ms,
+                    apr_uint64_t *sum_us);
 /* Percentiles in ms (upper bound of the histogram bucket; -1 when there
  * were no calls) and the number of calls. */
 void pc_latency_percentiles(int *p50, int *p90, int *p99, apr_uint64_t *n);

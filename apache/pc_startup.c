@@ -9,6 +9,7 @@
 #include "pc_dcache.h"
 #include "pc_flight.h"
 #include "pc_local.h"
+#include "pc_metrics.h"
 #include "pc_ratelimit.h"
 #include "pc_segment.h"
 #include "pc_tokens.h"
@@ -29,6 +30,7 @@ int pc_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
     (void)plog;
     (void)ptemp;
     pc_validate_reset();
+    pc_metrics_reset();
     pc_segment_pre_config(pconf);
     return OK;
 }
@@ -65,7 +67,7 @@ static void cache_setting(apr_pool_t *p, server_rec *s,
 static const char *shared_init(apr_pool_t *pconf, apr_pool_t *ptemp,
                                server_rec *s)
 {
-    pc_seg_area_t areas[5];
+    pc_seg_area_t areas[6];
     apr_array_header_t *envs, *apps;
     pc_cache_setting_t cs;
     const char *err;
@@ -76,8 +78,10 @@ static const char *shared_init(apr_pool_t *pconf, apr_pool_t *ptemp,
     areas[2] = pc_dcache_area();
     areas[3] = pc_ratelimit_area();
     areas[4] = pc_local_area();
-    if ((err = pc_segment_post_config(pconf, s, areas, 5)) != NULL)
+    areas[5] = pc_metrics_area();
+    if ((err = pc_segment_post_config(pconf, s, areas, 6)) != NULL)
         return err;
+    pc_metrics_post_config(pconf, s);
     pc_ratelimit_configure(pc_srv(s)->rate_limit, pc_srv(s)->rate_burst);
     cache_setting(ptemp, s, &cs);
     if ((err = pc_dcache_post_config(pconf, ptemp, s, &cs)) != NULL)

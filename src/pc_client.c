@@ -198,11 +198,39 @@ static void base_req(pc_client_t *c, pc_http_req_t *req, const char *method,
                      const char *url)
 {
     memset(req, 0, sizeof(*req));
+    req->endpoint = PC_EP_OTHER;
     req->method = method;
     req->url = url;
     req->timeout_ms = c->conf->timeout_ms;
     req->connect_timeout_ms = c->conf->connect_timeout_ms;
     req->max_body = c->conf->max_body;
+}
+
+/* How an exchange ended, for the stats hook. */
+static pc_call_class_e call_class(const pc_http_resp_t *r)
+{
+    switch (r->outcome) {
+    case PC_HTTP_OK:
+        return pc_call_class_of_status(r->status);
+    case PC_HTTP_TIMEOUT:
+        return PC_CC_TIMEOUT;
+    case PC_HTTP_CONNECT:
+        return PC_CC_CONNECT;
+    case PC_HTTP_TLS:
+        return PC_CC_TLS;
+    default:
+        return PC_CC_FAILED;
+    }
+}
+
+/* Every exchange with PingOne goes through here, so each is counted. */
+static void send_(pc_client_t *c, const pc_http_req_t *req,
+                  pc_http_resp_t *resp, apr_pool_t *p)
+{
+    memset(resp, 0, sizeof(*resp));
+    c->send(c->transport, req, resp, p);
+    if (c->stats)
+        c->stats(c->stats_baton, req->endpoint, call_class(resp));
 }
 
 /* Fetch a new worker token from the token endpoint into buf. */
@@ -217,6 +245,7 @@ static apr_status_t fetch_token(pc_client_t *c, char *buf, apr_size_t size,
     apr_time_t now;
 
     base_req(c, &req, "POST", pc_url_token(p, cf->auth_base, cf->env_id));
+    req.endpoint = PC_EP_TOKEN;
     if (cf->auth_post) {
         body = apr_pstrcat(p, body, "&client_id=",
                            pc_form_encode(p, cf->client_id),
@@ -235,8 +264,7 @@ static apr_status_t fetch_token(pc_client_t *c, char *buf, apr_size_t size,
     req.body = body;
     req.body_len = strlen(body);
 
-    memset(&resp, 0, sizeof(resp));
-    c->send(c->transport, &req, &resp, p);
+    send_(c, &req, &resp, p);
     if (resp.outcome != PC_HTTP_OK) {
         transport_error(err, &resp, "token request", p);
         err->kind = PC_E_TOKEN;
@@ -289,8 +317,7 @@ static apr_status_t api_call(pc_client_t *c, pc_http_req_t *req,
             }
         }
         req->authorization = apr_pstrcat(p, "Bearer ", token, NULL);
-        memset(resp, 0, sizeof(*resp));
-        c->send(c->transport, req, resp, p);
+        send_(c, req, resp, p);
         if (resp->outcome != PC_HTTP_OK)
             return transport_error(err, resp, what, p);
         if (resp->status != 401)
@@ -355,6 +382,7 @@ apr_status_t pc_client_get_consents(apr_array_header_t **consents,
         const char *next;
 
         base_req(c, &req, "GET", url);
+        req.endpoint = PC_EP_CONSENTS;
         if (api_call(c, &req, &resp, "consent lookup", err, p) != APR_SUCCESS)
             return APR_EGENERAL;
         if (pc_json_parse_consent_page(&items, &next, resp.body,
@@ -399,6 +427,7 @@ apr_status_t pc_client_get_consent(pc_consent_t **consent, pc_client_t *c,
     base_req(c, &req, "GET",
              pc_url_consent(p, cf->api_base, cf->env_id, user_id,
                             consent_id));
+    req.endpoint = PC_EP_CONSENT;
     if (api_call(c, &req, &resp, "consent read", err, p) != APR_SUCCESS)
         return APR_EGENERAL;
     if (pc_json_parse_consent(consent, resp.body, resp.body_len, p, &why) !=
@@ -426,6 +455,7 @@ apr_status_t pc_client_find_user(const char **user_id, pc_client_t *c,
                     "characters");
     base_req(c, &req, "GET",
              pc_url_users_by_name(p, cf->api_base, cf->env_id, quoted));
+    req.endpoint = PC_EP_USERS;
     if (api_call(c, &req, &resp, "user lookup", err, p) != APR_SUCCESS)
         return APR_EGENERAL;
     if (pc_json_parse_user_list(&users, resp.body, resp.body_len, p, &why) !=
@@ -462,6 +492,7 @@ apr_status_t pc_client_get_job(pc_job_t **job, pc_client_t *c,
         return fail(err, PC_E_NOT_FOUND, 0, "bad-job-id",
                     "job ID is not a UUID");
     base_req(c, &req, "GET", pc_url_job(p, cf->api_base, cf->env_id, job_id));
+    req.endpoint = PC_EP_JOB;
     if (api_call(c, &req, &resp, "job status", err, p) != APR_SUCCESS)
         return APR_EGENERAL;
     if (pc_json_parse_job(job, resp.body, resp.body_len, p, &why) !=

@@ -11,6 +11,7 @@
 #define PC_CLIENT_H
 
 #include "pc_consent.h"
+#include "pc_stats.h"
 
 #include <apr_thread_mutex.h>
 
@@ -26,6 +27,7 @@ typedef struct pc_http_req_t {
     int timeout_ms;
     int connect_timeout_ms;
     apr_size_t max_body;       /* larger answers fail with PC_HTTP_TOO_BIG */
+    pc_endpoint_e endpoint;    /* what the call is for (the stats hook) */
 } pc_http_req_t;
 
 typedef enum {
@@ -57,6 +59,13 @@ typedef apr_status_t pc_transport_fn(void *baton, const pc_http_req_t *req,
  * message starts with its own "PCnnnnn: " tag (documented in
  * docs/troubleshooting.md); the callback logs it as is. */
 typedef void pc_log_fn(void *baton, int level, const char *msg);
+
+/* ---- counting ------------------------------------------------------------ */
+
+/* Told of every HTTP exchange with PingOne, once it ended: what it was
+ * for and how it ended (a status class, or the transport failure). */
+typedef void pc_call_stats_fn(void *baton, pc_endpoint_e endpoint,
+                              pc_call_class_e cls);
 
 /* ---- token store -------------------------------------------------------- */
 
@@ -118,6 +127,8 @@ typedef struct pc_client_t {
     pc_token_store_t *tokens;
     pc_log_fn *log;            /* may be NULL */
     void *log_baton;
+    pc_call_stats_fn *stats;   /* may be NULL */
+    void *stats_baton;
 } pc_client_t;
 
 typedef enum {

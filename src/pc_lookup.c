@@ -431,6 +431,7 @@ void pc_lookup_user(pc_outcome_t *out, const pc_lookup_ops_t *ops,
         }
         if (id)
             id = pc_uuid_lower(p, id);
+        out->source = PC_SRC_PINGONE;
         store_user(&L, id);
     }
     if (id == NULL) {

@@ -27,6 +27,8 @@ stage fuzz-replay make --no-print-directory test-fuzz
 stage simulator make --no-print-directory test-sim
 stage docs make --no-print-directory test-docs
 stage httpd make --no-print-directory test-httpd
+# `make run`'s printed walk-through, each command run and checked.
+stage demo make --no-print-directory test-demo
 # The Debian package on this machine's own apache2 (root on Debian only;
 # the script prints a TAP skip otherwise).
 stage deb make --no-print-directory test-deb

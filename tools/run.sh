@@ -3,15 +3,37 @@
 # of the bundled PingOne simulator, on 127.0.0.1 only.
 #   PC_RUN_PORT  httpd port (default 8480)
 #   PC_SIM_PORT  simulator port (default 8481)
+#   PC_RUN_TTL   PingOneConsentCacheTTL of the demo, seconds (default 15)
+#
+# `start` ends by printing a walk-through: revocation without a webhook (the
+# cache TTL), an admin purge, a webhook delivery, and the metrics.  Every
+# command it prints is run and checked by t/demo-walkthrough.sh, so keep the
+# format: commands indented by four spaces (continued with a trailing
+# backslash), and what they must print after them: "# 200", "# 403" (the
+# status) or "# 200 cache" (the status and PINGONE_CONSENT_SOURCE).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 run="$top/build/run"
 port=${PC_RUN_PORT:-8480}
 sim_port=${PC_SIM_PORT:-8481}
+ttl=${PC_RUN_TTL:-15}
 httpd=${HTTPD:-/usr/sbin/apache2}
 moddir=$(${APXS:-/usr/bin/apxs} -q LIBEXECDIR)
 ALICE=e0000000-0000-4000-8000-00000000a11c
+FRANK=e0000000-0000-4000-8000-0000000000f0
+SMITH=e0000000-0000-4000-8000-0000000000a2
 APP=a0000000-0000-4000-8000-000000000001
+WEBHOOK_AUTH="Bearer demo-webhook-0123456789abcdef"
+
+# The admin endpoint as the demo calls it: no argument, GET (the status);
+# else POST the action and its form fields.  The one place to change when
+# the endpoint asks for more (a header, a content type).
+admin_cmd() {
+  local url="http://127.0.0.1:$port/pingone/admin" f fields=""
+  if [ $# -eq 0 ]; then echo "curl -s $url"; return; fi
+  for f in "${@:2}"; do fields="$fields -d $f"; done
+  echo "curl -s -d action=$1$fields $url"
+}
 
 stop() {
   if [ -f "$run/httpd.pid" ]; then
@@ -54,6 +76,7 @@ LoadModule authn_file_module $moddir/mod_authn_file.so
 LoadModule auth_basic_module $moddir/mod_auth_basic.so
 LoadModule authz_core_module $moddir/mod_authz_core.so
 LoadModule authz_user_module $moddir/mod_authz_user.so
+LoadModule authz_host_module $moddir/mod_authz_host.so
 LoadModule mime_module $moddir/mod_mime.so
 LoadModule dir_module $moddir/mod_dir.so
 LoadModule headers_module $moddir/mod_headers.so
@@ -70,7 +93,7 @@ PingOneAuthBaseURL http://127.0.0.1:$sim_port
 PingOneClientID c0ffee00-1111-4222-8333-444455556666
 PingOneClientSecret file:$run/worker.secret
 # Short for the demo, so a revoke shows within seconds (default 60 10).
-PingOneConsentCacheTTL 5 5
+PingOneConsentCacheTTL $ttl $ttl
 
 <Location /app>
     AuthType Basic
@@ -82,8 +105,93 @@ PingOneConsentCacheTTL 5 5
     PingOneConsentUserIs username
     PingOneConsentApplication $APP
     PingOneConsentScopes openid profile
-    Header always set X-PingOne-Consent-Scopes "%{PINGONE_CONSENT_SCOPES}e"
+    # Set only when the module exported the scopes (on allow): a denied
+    # request carries no such header rather than "(null)".
+    Header always set X-PingOne-Consent-Scopes "%{PINGONE_CONSENT_SCOPES}e" env=PINGONE_CONSENT_SCOPES
+    Header always set X-PingOne-Consent-Source "%{PINGONE_CONSENT_SOURCE}e" env=PINGONE_CONSENT_SOURCE
 </Location>
+
+# Revocations pushed by PingOne (here: the simulator's control call "webhook").
+<Location /pingone/webhook>
+    SetHandler pingone-consent-webhook
+    PingOneWebhookAuthorization "$WEBHOOK_AUTH"
+    Require ip 127.0.0.1
+</Location>
+# Status and purges, for admins only.
+<Location /pingone/admin>
+    SetHandler pingone-consent-admin
+    Require ip 127.0.0.1
+</Location>
+# Prometheus metrics (text exposition format).
+<Location /pingone/metrics>
+    SetHandler pingone-consent-metrics
+    Require ip 127.0.0.1
+</Location>
+EOF
+}
+
+# The printed walk-through (the format is described at the top).
+walkthrough() {
+  local a=$1 b=$2 c=$3 sim="http://127.0.0.1:$sim_port/__control"
+  local json="-H 'Content-Type: application/json'"
+  local frank="\"user_id\":\"$FRANK\",\"application_id\":\"$APP\""
+  local smith="\"user_id\":\"$SMITH\",\"application_id\":\"$APP\""
+  cat <<EOF
+
+mod_pingone_consent is running: httpd on http://127.0.0.1:$port, PingOne simulator on
+http://127.0.0.1:$sim_port. Users alice, bob and carol (password "pw") sit in front of
+/app, which requires an ACCEPTED consent with scopes "openid profile".
+
+    curl -i -u alice:pw http://127.0.0.1:$port/app/    # $a: alice consented (openid profile email)
+    curl -i -u bob:pw   http://127.0.0.1:$port/app/    # $b: bob revoked his consent
+    curl -i -u carol:pw http://127.0.0.1:$port/app/    # $c: carol's consent lacks "profile"
+
+Revocation, three ways. First a shorthand that prints the status a user gets now and, on
+allow, where the decision came from (PingOne, or the cache):
+
+    app() { curl -s -o /dev/null -w '%{http_code} %header{x-pingone-consent-source}\n' -u "\$1:pw" http://127.0.0.1:$port/app/; }
+
+1. frank consents in PingOne (here: the simulator's control API), is let in, then revokes, and
+   nobody tells the web server: his cached allow answers until it expires
+   (PingOneConsentCacheTTL $ttl here, 60 s by default), then PingOne's answer denies him.
+
+    curl -s -X POST $json -d '{$frank,"scope":["openid","profile"]}' $sim/consents
+    app frank                   # 200 pingone: asked PingOne; the allow is cached for $ttl s
+    curl -s -X POST $json -d '{$frank}' $sim/revoke
+    app frank                   # 200 cache: revoked, but the cached allow still answers
+    sleep $ttl; app frank          # 403: it expired, and PingOne says revoked
+
+2. frank consents again: his cached deny (from the line above) refuses him until it expires,
+   or until an admin purges his cached decisions (the pingone-consent-admin handler).
+
+    curl -s -X POST $json -d '{$frank,"scope":["openid","profile"],"replace":true}' $sim/consents
+    app frank                   # 403: the cached deny
+    $(admin_cmd purge-user "user=$FRANK")
+    app frank                   # 200 pingone: looked up again at once
+
+3. Revocation with a webhook delivery: PingOne (here the simulator) posts the event to the
+   module's receiver (the pingone-consent-webhook handler), which drops the user's cached
+   decisions at once. With another user, Alice.Smith@Example.com:
+
+    app Alice.Smith@Example.com     # 200 pingone
+    app Alice.Smith@Example.com     # 200 cache
+    curl -s -X POST $json -d '{$smith}' $sim/revoke
+    curl -s -X POST $json \\
+         -d '{"url":"http://127.0.0.1:$port/pingone/webhook","headers":{"Authorization":"$WEBHOOK_AUTH"},"events":[{"type":"OAUTH_CONSENT.REVOKED",$smith}]}' \\
+         $sim/webhook
+    app Alice.Smith@Example.com     # 403: at once, although her allow was cached
+
+4. What the module counted, as Prometheus scrapes it (the pingone-consent-metrics handler):
+
+    curl -s http://127.0.0.1:$port/pingone/metrics | grep -E '^pingone_consent_(decisions_total.*(allow|revoked)|webhook|cache_hits)'
+
+And the rest:
+
+    curl -s $sim/counts            # PingOne calls per endpoint: cache hits cost none
+    $(admin_cmd)              # the admin status (JSON)
+    tail $run/logs/access_log      # consent=allow, deny:revoked, deny:scope:profile, ...
+    tail $run/logs/error_log       # why, with a PC tag per message
+    make stop                   # stops httpd and the simulator
 EOF
 }
 
@@ -106,29 +214,7 @@ start() {
   a=$(curl -s -o /dev/null -w '%{http_code}' -u alice:pw "http://127.0.0.1:$port/app/")
   b=$(curl -s -o /dev/null -w '%{http_code}' -u bob:pw "http://127.0.0.1:$port/app/")
   c=$(curl -s -o /dev/null -w '%{http_code}' -u carol:pw "http://127.0.0.1:$port/app/")
-  cat <<EOF
-
-mod_pingone_consent is running: httpd on http://127.0.0.1:$port, PingOne simulator on
-http://127.0.0.1:$sim_port. Users alice, bob and carol (password "pw") sit in front of
-/app, which requires an ACCEPTED consent with scopes "openid profile".
-
-  curl -i -u alice:pw http://127.0.0.1:$port/app/    # $a: alice consented (openid profile email)
-  curl -i -u bob:pw   http://127.0.0.1:$port/app/    # $b: bob revoked his consent
-  curl -i -u carol:pw http://127.0.0.1:$port/app/    # $c: carol's consent lacks "profile"
-
-Revoke alice's consent at the simulator; once her cached decision expires
-(PingOneConsentCacheTTL 5 in this demo, 60 s by default) she is refused:
-
-  curl -s -X POST -H 'Content-Type: application/json' \\
-       -d '{"user_id":"$ALICE","application_id":"$APP"}' \\
-       http://127.0.0.1:$sim_port/__control/revoke
-  sleep 5; curl -i -u alice:pw http://127.0.0.1:$port/app/    # now 403
-
-Simulator call counts: curl -s http://127.0.0.1:$sim_port/__control/counts
-Decisions:             tail $run/logs/access_log   (consent=allow, deny:revoked, ...)
-Why:                   tail $run/logs/error_log
-Stop everything:       make stop
-EOF
+  walkthrough "$a" "$b" "$c"
   if [ "$a" != 200 ] || [ "$b" != 403 ] || [ "$c" != 403 ]; then
     echo "warning: expected 200/403/403 above, got $a/$b/$c; see $run/logs/error_log" >&2
     exit 1

@@ -110,6 +110,33 @@ static int all_lines_tagged(void)
     return 1;
 }
 
+/* The stats hook: what it was told, in order. */
+typedef struct calls_t {
+    int n;
+    pc_endpoint_e ep[32];
+    pc_call_class_e cls[32];
+} calls_t;
+
+static void stats_cb(void *baton, pc_endpoint_e ep, pc_call_class_e cls)
+{
+    calls_t *k = baton;
+    if (k->n < 32) {
+        k->ep[k->n] = ep;
+        k->cls[k->n++] = cls;
+    }
+}
+
+/* "token/2xx consents/4xx ..." from what the hook was told. */
+static const char *calls_text(const calls_t *k)
+{
+    const char *t = "";
+    int i;
+    for (i = 0; i < k->n; i++)
+        t = apr_psprintf(p, "%s%s%s/%s", t, i ? " " : "", pc_endpoint_names[k->ep[i]],
+                         pc_call_class_names[k->cls[i]]);
+    return t;
+}
+
 static pc_client_t *client(fake_t *f)
 {
     pc_client_t *c = apr_pcalloc(p, sizeof(*c));
@@ -347,6 +374,50 @@ int main(void)
 #undef PAGE_BASE
 #undef ITEM
 #undef PAGE
+    }
+
+    /* the stats hook: every exchange, with its endpoint and class */
+    {
+        calls_t k;
+        step_t one = st(200, "{\"id\":\"c1\",\"application\":{\"id\":\"" APP "\"},\"status\":\"ACCEPTED\"}");
+        step_t job1 = st(200, "{\"id\":\"j\",\"status\":\"DONE\",\"result\":{\"revoked\":1}}");
+        step_t users = st(200, "{\"_embedded\":{\"users\":[]}}");
+        step_t s302 = st(302, "");
+        step_t tls = {PC_HTTP_TLS, 0, NULL, NULL}, refused = {PC_HTTP_CONNECT, 0, NULL, NULL};
+        step_t big = {PC_HTTP_TOO_BIG, 0, NULL, NULL};
+
+        memset(&k, 0, sizeof(k));
+        c = client(&f);
+        c->stats = stats_cb;
+        c->stats_baton = &k;
+        script(&f, &tok, &s401, &tok, &list, &s429, &s503, &users, &one, &job1, &s302, &s404, NULL);
+        pc_client_get_consents(&consents, c, USER, APP, NULL, &err, p);
+        pc_client_get_consents(&consents, c, USER, APP, NULL, &err, p);
+        pc_client_get_consents(&consents, c, USER, APP, NULL, &err, p);
+        pc_client_find_user(&uid, c, "alice", &err, p);
+        {
+            pc_consent_t *one_c;
+            pc_client_get_consent(&one_c, c, USER, "c1000000-0000-4000-8000-000000000001", &err, p);
+        }
+        pc_client_get_job(&job, c, "b0000000-0000-4000-8000-000000000001", &err, p);
+        pc_client_get_job(&job, c, "b0000000-0000-4000-8000-000000000001", &err, p);
+        pc_client_get_consents(&consents, c, USER, APP, NULL, &err, p);
+        is_str(calls_text(&k), "token/2xx consents/4xx token/2xx consents/2xx consents/429 consents/5xx "
+               "users/2xx consent/2xx job/2xx job/3xx consents/4xx",
+               "the hook hears every exchange: endpoint and status class (a 401 retry is two)");
+
+        memset(&k, 0, sizeof(k));
+        c = client(&f);
+        c->stats = stats_cb;
+        c->stats_baton = &k;
+        script(&f, &timeout, &tls, &refused, &big, NULL);
+        pc_client_get_consents(&consents, c, USER, APP, NULL, &err, p);
+        pc_client_get_consents(&consents, c, USER, APP, NULL, &err, p);
+        pc_client_get_consents(&consents, c, USER, APP, NULL, &err, p);
+        pc_client_get_consents(&consents, c, USER, APP, NULL, &err, p);
+        is_str(calls_text(&k), "token/timeout token/tls token/connect token/failed",
+               "transport failures by kind");
+        is_int(pc_call_class_of_status(199), PC_CC_FAILED, "a status out of range: failed");
     }
 
     ok(strstr(logbuf, "tok-") == NULL && strstr(logbuf, "s3cret") == NULL, "no token or secret in client logs");

@@ -702,10 +702,12 @@ static void test_username(void)
     pc_lookup_user(&o, &OPS, &POL, ENV, "nobody", p);
     ok(o.result == PC_LK_UNKNOWN_USER && strstr(W.log, "PC00105"),
        "an unknown username denies, logged");
+    ok(o.source == PC_SRC_PINGONE, "PingOne said so (the source, for metrics)");
     ok(W.last_store_until == T0 + SEC(10), "kept for the deny TTL");
     pc_lookup_user(&o, &OPS, &POL, ENV, "nobody", p);
     ok(o.result == PC_LK_UNKNOWN_USER && W.user_calls == 1,
        "the unknown username is cached");
+    ok(o.source == PC_SRC_CACHE, "then the cache says so");
 
     reset();
     fail_with(PC_E_TRANSPORT, "upstream-connect", NULL);
