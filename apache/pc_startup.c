@@ -9,7 +9,9 @@
 #include "pc_dcache.h"
 #include "pc_flight.h"
 #include "pc_local.h"
+#include "pc_poll.h"
 #include "pc_ratelimit.h"
+#include "pc_revoke.h"
 #include "pc_segment.h"
 #include "pc_tokens.h"
 #include "pc_text.h"
@@ -65,7 +67,7 @@ static void cache_setting(apr_pool_t *p, server_rec *s,
 static const char *shared_init(apr_pool_t *pconf, apr_pool_t *ptemp,
                                server_rec *s)
 {
-    pc_seg_area_t areas[5];
+    pc_seg_area_t areas[6];
     apr_array_header_t *envs, *apps;
     pc_cache_setting_t cs;
     const char *err;
@@ -76,7 +78,8 @@ static const char *shared_init(apr_pool_t *pconf, apr_pool_t *ptemp,
     areas[2] = pc_dcache_area();
     areas[3] = pc_ratelimit_area();
     areas[4] = pc_local_area();
-    if ((err = pc_segment_post_config(pconf, s, areas, 5)) != NULL)
+    areas[5] = pc_poll_area();
+    if ((err = pc_segment_post_config(pconf, s, areas, 6)) != NULL)
         return err;
     pc_ratelimit_configure(pc_srv(s)->rate_limit, pc_srv(s)->rate_burst);
     cache_setting(ptemp, s, &cs);
@@ -86,7 +89,8 @@ static const char *shared_init(apr_pool_t *pconf, apr_pool_t *ptemp,
         pc_dcache_note_timeout(pc_srv(v)->timeout_ms);
     pc_collect_targets(pconf, s, &envs, &apps);
     pc_dcache_set_targets(envs, apps);
-    return NULL;
+    pc_revoke_configure(pc_srv(s)->revocation_events, envs, apps);
+    return pc_poll_post_config(pconf, s);
 }
 
 int pc_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
@@ -141,4 +145,5 @@ void pc_child_init(apr_pool_t *p, server_rec *s)
     pc_dcache_child_init(p, s);
     pc_segment_child_init(p, s);
     pc_child_clients_init(p, s);
+    pc_poll_child_init(p, s);
 }

@@ -469,3 +469,21 @@ apr_status_t pc_client_get_job(pc_job_t **job, pc_client_t *c,
         return parse_error(err, "job status", why, p);
     return APR_SUCCESS;
 }
+
+apr_status_t pc_client_call(pc_http_resp_t *resp, pc_client_t *c,
+                            const char *method, const char *url,
+                            const char *content_type, const char *body,
+                            const char *what, pc_error_t *err,
+                            apr_pool_t *p)
+{
+    pc_http_req_t req;
+
+    memset(err, 0, sizeof(*err));
+    base_req(c, &req, method, url);
+    if (body) {
+        req.content_type = content_type;
+        req.body = body;
+        req.body_len = strlen(body);
+    }
+    return api_call(c, &req, resp, what, err, p);
+}

@@ -8,4 +8,7 @@ const char *const pc_counter_names[PC_CNT_MAX] = {
     "errors",        "coalesced",        "fail_open",
     "pingone_calls", "token_calls",      "cache_errors",
     "webhook_accepted", "webhook_refused", "webhook_users_dropped",
-    "budget_exceeded"};
+    "budget_exceeded",
+    "feed_polls",    "feed_audit_calls", "feed_events",
+    "feed_applied",  "feed_malformed",   "feed_foreign",
+    "feed_errors",   "feed_rate_limited"};
