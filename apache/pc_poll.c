@@ -60,6 +60,7 @@ typedef struct feed_slot_t {
     char env[40];                  /* "" : unused */
     apr_uint32_t busy;             /* pid of the process polling now */
     int role, errors, healthy_was;
+    int last_status;               /* HTTP status of the last failure */
     apr_time_t last_poll, last_ok, next_at, error_logged;
     apr_time_t pub_cursor, pub_since;   /* copies of feed.cursor/since */
     char last_error[200];          /* under the segment mutex */
@@ -214,7 +215,11 @@ static void poll_failed(feed_slot_t *sl, const feed_env_t *fe,
     set_t(&sl->next_at, next);
     pc_count(PC_CNT_FEED_ERRORS);
     set_error(sl, err->message ? err->message : "unknown failure");
-    first = sl->errors == 1 || now - sl->error_logged >= FEED_LOG_INTERVAL;
+    /* Logged when failing starts, when the cause changes, else once a
+     * minute. */
+    first = sl->errors == 1 || err->http_status != sl->last_status ||
+            now - sl->error_logged >= FEED_LOG_INTERVAL;
+    sl->last_status = err->http_status;
     if (err->kind == PC_E_RATE_LIMITED) {
         pc_count(PC_CNT_FEED_RATE_LIMITED);
         pc_log(c, APLOG_WARNING, 0, "PC00134: activity feed of environment "
@@ -233,8 +238,8 @@ static void poll_failed(feed_slot_t *sl, const feed_env_t *fe,
                pc_log_safe(c->p, err->message, 300));
     else
         pc_log(c, APLOG_ERR, 0, "PC00133: activity feed of environment %s: "
-               "%s (%d in a row; next attempt in %" APR_TIME_T_FMT " s, "
-               "logged once a minute)", fe->env_id,
+               "%s (%d in a row; next attempt in %" APR_TIME_T_FMT " s; "
+               "logged when the cause changes, else once a minute)", fe->env_id,
                pc_log_safe(c->p, err->message ? err->message : "-", 300),
                sl->errors, apr_time_sec(next - now));
 }
