@@ -212,12 +212,14 @@ stop:
 	@bash tools/run.sh stop
 
 # Benchmarks (not part of `make test`): ungated vs. PingOneConsent vs.
-# mod_oauth2, one run, results under bench/results/.
+# mod_oauth2, one run, then revoke-to-deny through the activity feed;
+# results under bench/results/.
 BENCH_PACKAGES := wrk libapache2-mod-oauth2 gnuplot-nox apache2-utils valgrind
 bench: deps
 	@bash tools/deps.sh $(BENCH_PACKAGES)
 	@$(MAKE) --no-print-directory all
 	@bash bench/run-bench.sh $(BENCH_ARGS)
+	@bash bench/poll-latency.sh
 
 # Load with PingOne faults (not part of `make test`): SOAK_SECONDS, default 120.
 SOAK_SECONDS ?= 120

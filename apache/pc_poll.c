@@ -374,7 +374,7 @@ static apr_status_t apply_page(feed_slot_t *sl, const feed_env_t *fe,
         lost += pc_feed_remember(&sl->feed, ev->id, ev->recorded_at);
     }
     if (lost)
-        pc_log(c, APLOG_INFO, 0, "PC00146: activity feed of environment %s: "
+        pc_log(c, APLOG_INFO, 0, "PC00145: activity feed of environment %s: "
                "more events in a window than it remembers (%d); some may be "
                "applied twice (harmless: one more PingOne lookup each)",
                fe->env_id, PC_FEED_SEEN);
@@ -458,7 +458,7 @@ static void read_window(feed_slot_t *sl, const feed_env_t *fe,
         }
         apr_cpystrn(sl->next_url, page->next, sizeof(sl->next_url));
     }
-    pc_log(c, APLOG_INFO, 0, "PC00144: activity feed of environment %s: "
+    pc_log(c, APLOG_INFO, 0, "PC00143: activity feed of environment %s: "
            "more than %d pages in a window; reading on at the next poll",
            fe->env_id, FEED_CALLS);
 }

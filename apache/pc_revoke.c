@@ -109,7 +109,7 @@ static void apply_one(pc_revoke_result_t *res, const pc_event_t *ev,
     pc_count(counter);
     if (effect == PC_EV_LIFT_DENY)
         pc_log(c, APLOG_INFO, 0,
-               "PC00145: %s %s: dropped the cached denies of user %s (%d)",
+               "PC00144: %s %s: dropped the cached denies of user %s (%d)",
                via, type, user, removed);
     else
         pc_log(c, APLOG_INFO, 0,
