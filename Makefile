@@ -125,7 +125,7 @@ test-unit: $(UNIT_BIN)
 # Every parser of outside input has a libFuzzer target (fuzz/fuzz_targets.c,
 # one build per PC_FUZZ_<NAME>).  `make fuzz` runs each for FUZZ_SECONDS
 # with clang; `make test` replays the corpora under ASan + UBSan with gcc.
-FUZZ_TARGETS := consent token job webhook cache directives hmac
+FUZZ_TARGETS := consent token job webhook cache directives hmac activity
 FUZZ_SECONDS ?= 60
 FUZZ_REPLAY  := $(patsubst %,$(BUILD)/fuzz/replay_%,$(FUZZ_TARGETS))
 

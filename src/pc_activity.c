@@ -357,7 +357,8 @@ apr_size_t pc_feed_record_encode(char buf[PC_FEED_RECORD_MAX],
                                     cursor, since, last_ok);
 }
 
-/* One decimal field of 1..19 digits, no sign: *s moves past it. */
+/* One decimal field of 1..19 digits, no sign, no leading zero (one way
+ * to write each value): *s moves past it. */
 static int time_field(apr_time_t *out, const char **s, const char *end)
 {
     const char *c = *s;
@@ -369,7 +370,8 @@ static int time_field(apr_time_t *out, const char **s, const char *end)
         c++;
         n++;
     }
-    if (n == 0 || (c < end && *c >= '0' && *c <= '9'))
+    if (n == 0 || (c < end && *c >= '0' && *c <= '9') ||
+        (n > 1 && **s == '0'))
         return -1;
     *out = (apr_time_t)v;
     *s = c;

@@ -151,8 +151,8 @@ apr_time_t pc_feed_retry_at(apr_time_t now, int errors,
                             const char *retry_after);
 
 /* The record other servers read from the farm: "PCF1 <cursor> <since>
- * <last_ok>" (microseconds since the epoch, decimal).  encode returns the
- * length (no NUL written beyond it); decode refuses anything else. */
+ * <last_ok>" (microseconds since the epoch, decimal, no leading zeros).
+ * encode returns the length; decode refuses anything else. */
 #define PC_FEED_RECORD_MAX 80
 apr_size_t pc_feed_record_encode(char buf[PC_FEED_RECORD_MAX],
                                  apr_time_t cursor, apr_time_t since,

@@ -339,6 +339,10 @@ static void test_health_backoff_record(void)
        "a sign");
     ok(pc_feed_record_decode(&c, &s, &l, "PCF2 1 2 3", 10) != APR_SUCCESS,
        "another format");
+    ok(pc_feed_record_decode(&c, &s, &l, "PCF1 1234563456789 02 3", 23) !=
+       APR_SUCCESS, "a leading zero (one way to write each value)");
+    ok(pc_feed_record_decode(&c, &s, &l, "PCF1 0 0 0", 10) == APR_SUCCESS &&
+       c == 0, "zero itself");
     ok(pc_feed_record_decode(&c, &s, &l, "PCF1 12345678901234567890 2 3",
                              29) != APR_SUCCESS, "20 digits");
 }
