@@ -38,7 +38,7 @@
 /* Events remembered for de-duplication, per environment. */
 #define PC_FEED_SEEN 2048
 /* Events asked per page (PingOne: 1..1000). */
-#define PC_FEED_PAGE_LIMIT 500
+#define PC_FEED_PAGE_LIMIT 1000
 
 /* ---- a poll's call ------------------------------------------------------- */
 

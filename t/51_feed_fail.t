@@ -15,14 +15,15 @@ use PCTest;
 use JSON::PP;
 use Time::HiRes qw(time sleep);
 
-plan tests => 17;
+plan tests => 19;
 sim_reset();
 
 my ($mpm) = do { local (@ARGV, $/) = (serverroot() . '/conf/inherit.conf'); <> } =~ /mpm_(\w+)_module/;
 my $app = $PCTest::APP1;
 my $x = 'f0000000-0000-4000-8000-000000960000';
 my $y = 'f0000000-0000-4000-8000-000000960001';
-sim(POST => '/__control/bulk-users', {count => 2, start => 960000, application => $app, scope => ['openid']});
+my @z = map { sprintf 'f0000000-0000-4000-8000-%012d', 960002 + $_ } 0 .. 4;
+sim(POST => '/__control/bulk-users', {count => 7, start => 960000, application => $app, scope => ['openid']});
 
 my $srv = extra_server(name => 'feedfail', mpm => $mpm, conf => <<"EOC");
 PingOneActivityPoll 1
@@ -64,6 +65,17 @@ get($x);
 sleep 2.5;
 sim(POST => '/__control/reset-counts');
 ok t_cmp(source($x), 'cache 0', 'feed healthy: an allow older than the allow TTL (2 s) decides, no PingOne call');
+
+# Paging: pages of one event, five events in the window: more pages than
+# a poll reads (4 calls), so the window is read on at the next poll.
+sim(POST => '/__control/activities', {max_page_items => 1});
+get($_) for @z;
+sim(POST => '/__control/revoke', {user_id => $_, application_id => $app}) for @z;
+ok t_cmp(wait_for(15, sub { !grep { get($_)->{status} != 403 } @z }), 1,
+         'five revokes, one event a page: all five denied');
+ok t_cmp(logged(qr/PC00143: activity feed of environment \S+: more than 4 pages in a window; reading on at the next poll/), 1,
+         'four pages a poll, the rest at the next one');
+sim(POST => '/__control/activities', {max_page_items => 0});
 
 # PingOneRevocationEvents decides for webhooks too.
 sub deliver {
