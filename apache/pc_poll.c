@@ -11,12 +11,13 @@
  * One round, per environment (each step a function below):
  *
  *   health    log a change of health (the lookups read it themselves)
- *   back-off  after errors or a 429, wait until the slot's next_at
  *   busy      one process at a time (the old generation's poller may
  *             still be finishing during a graceful restart)
  *   lease     pc_dcache_lease: held -> poll; another server's -> follow
  *             its record; the cache failed -> neither (the feed goes
  *             unhealthy, decisions fall back to the allow TTL)
+ *   back-off  after errors or a 429, the holder keeps its lease but does
+ *             not poll before the slot's next_at
  *   poll      take the farm's cursor if ahead, read the window page by
  *             page (at most FEED_CALLS calls a round: the audit rate
  *             group is 10 requests/s for the whole environment, shared
@@ -483,6 +484,9 @@ static void poll_env(feed_slot_t *sl, const feed_env_t *fe,
         pc_feed_adopt(&sl->feed, cursor, since))
         sl->next_url[0] = '\0';
     pc_feed_window(&sl->feed, now, PC_FEED_MARGIN, PC_FEED_RETENTION, &gap);
+    /* A `since` taken over or started again counts at once: lookups must
+     * not stretch entries from before it on an older one. */
+    publish(sl);
     if (gap)
         pc_log(c, APLOG_WARNING, 0, "PC00139: activity feed of environment "
                "%s: its cursor is older than the 14 days PingOne keeps; "
