@@ -30,7 +30,7 @@ DEB_PACKAGES := apache2 apache2-dev libapr1-dev libaprutil1-dev \
 CORE_SRC  := src/pc_json.c src/pc_consent.c src/pc_decide.c src/pc_text.c \
              src/pc_url.c src/pc_parse.c src/pc_client.c \
              src/pc_lookup.c src/pc_stats.c src/pc_table.c src/pc_budget.c \
-             src/pc_json_slim.c \
+             src/pc_json_slim.c src/pc_activity.c \
              src/pc_cache.c src/pc_webhook.c src/pc_prom.c \
              src/pc_curl.c src/pc_rurl.c src/pc_redis.c src/pc_hmac.c
 GLUE_SRC  := mod_pingone_consent.c $(wildcard apache/pc_*.c)
@@ -127,7 +127,7 @@ test-unit: $(UNIT_BIN)
 # Every parser of outside input has a libFuzzer target (fuzz/fuzz_targets.c,
 # one build per PC_FUZZ_<NAME>).  `make fuzz` runs each for FUZZ_SECONDS
 # with clang; `make test` replays the corpora under ASan + UBSan with gcc.
-FUZZ_TARGETS := consent token job webhook cache directives hmac
+FUZZ_TARGETS := consent token job webhook cache directives hmac activity
 FUZZ_SECONDS ?= 60
 FUZZ_REPLAY  := $(patsubst %,$(BUILD)/fuzz/replay_%,$(FUZZ_TARGETS))
 
@@ -220,12 +220,14 @@ stop:
 	@bash tools/run.sh stop
 
 # Benchmarks (not part of `make test`): ungated vs. PingOneConsent vs.
-# mod_oauth2, one run, results under bench/results/.
+# mod_oauth2, one run, then revoke-to-deny through the activity feed;
+# results under bench/results/.
 BENCH_PACKAGES := wrk libapache2-mod-oauth2 gnuplot-nox apache2-utils valgrind
 bench: deps
 	@bash tools/deps.sh $(BENCH_PACKAGES)
 	@$(MAKE) --no-print-directory all
 	@bash bench/run-bench.sh $(BENCH_ARGS)
+	@bash bench/poll-latency.sh
 
 # Load with PingOne faults (not part of `make test`): SOAK_SECONDS, default 120.
 SOAK_SECONDS ?= 120

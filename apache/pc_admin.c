@@ -13,10 +13,12 @@
 #include "pc_json.h"
 #include "pc_log.h"
 #include "pc_parse.h"
+#include "pc_poll.h"
 #include "pc_ratelimit.h"
 #include "pc_segment.h"
 #include "pc_text.h"
 #include "pc_tokens.h"
+#include "pc_activity.h"
 
 #include "http_log.h"
 #include "http_protocol.h"
@@ -99,6 +101,42 @@ static void status_pingone(pc_jw_t *w)
     pc_jw_end(w);
 }
 
+/* The activity feed (PingOneActivityPoll), per environment: who polls,
+ * health, the last polls, how far the cursor lags behind now. */
+static void status_feed(pc_jw_t *w, request_rec *r)
+{
+    apr_array_header_t *envs;
+    apr_time_t now = apr_time_now();
+    int i, interval = pc_poll_status(&envs, r->pool);
+
+    pc_jw_object(w, "activity_feed");
+    pc_jw_bool(w, "enabled", interval > 0);
+    pc_jw_int(w, "interval", interval);
+    pc_jw_array(w, "environments");
+    for (i = 0; i < envs->nelts; i++) {
+        const pc_poll_status_t *st = &APR_ARRAY_IDX(envs, i, pc_poll_status_t);
+        pc_jw_object(w, NULL);
+        pc_jw_str(w, "environment", st->env_id);
+        pc_jw_str(w, "role", st->role);
+        pc_jw_bool(w, "healthy", st->healthy);
+        pc_jw_int(w, "last_poll", apr_time_sec(st->last_poll));
+        pc_jw_int(w, "last_ok", apr_time_sec(st->last_ok));
+        pc_jw_str(w, "cursor", st->cursor ? pc_activity_time(r->pool,
+                                                             st->cursor)
+                                          : NULL);
+        pc_jw_int(w, "lag_seconds",
+                  st->cursor ? apr_time_sec(now - st->cursor) : -1);
+        pc_jw_str(w, "since", st->since ? pc_activity_time(r->pool, st->since)
+                                        : NULL);
+        pc_jw_int(w, "errors", st->errors);
+        pc_jw_int(w, "backoff_seconds", st->backoff);
+        pc_jw_str(w, "last_error", st->last_error);
+        pc_jw_end(w);
+    }
+    pc_jw_end(w);
+    pc_jw_end(w);
+}
+
 static int admin_status(request_rec *r)
 {
     pc_jw_t *w = pc_jw_make(r->pool);
@@ -113,6 +151,7 @@ static int admin_status(request_rec *r)
         pc_jw_uint(w, pc_counter_names[i], c.v[i]);
     pc_jw_end(w);
     status_pingone(w);
+    status_feed(w, r);
     return pc_send_json(r, HTTP_OK, pc_jw_text(w));
 }
 

@@ -36,6 +36,7 @@ extern module AP_MODULE_DECLARE_DATA __attribute__((visibility("default")))
 #define PC_DEFAULT_DENY_TTL 10
 #define PC_DEFAULT_RATE_LIMIT 50
 #define PC_DEFAULT_CACHE_ENTRIES 262144
+#define PC_DEFAULT_FEED_TTL 3600
 /* Shared memory a decision takes in the local table (a 256-byte slot and
  * its share of the bucket header): for sizing and the shmcb conversion. */
 #define PC_BYTES_PER_DECISION 264
@@ -73,6 +74,12 @@ typedef struct pc_srv_conf {
     int rate_limit;             /* PingOneRateLimit calls/s, 0: Off (main
                                    server only) */
     int rate_burst;
+    int poll_interval;          /* PingOneActivityPoll seconds, 0: Off
+                                   (main server only) */
+    const apr_array_header_t *revocation_events; /* PingOneRevocationEvents
+                                   (const char *; main server only), NULL:
+                                   the default types */
+    int feed_ttl;               /* PingOneConsentFeedTTL, 0: Off */
     pc_lookup_policy_t policy;  /* the above, as the lookup policy wants */
 } pc_srv_conf;
 

@@ -24,6 +24,8 @@ void *pc_create_srv_conf(apr_pool_t *p, server_rec *s)
     sc->stale_if_error = PC_UNSET;
     sc->fail_open = PC_UNSET;
     sc->rate_limit = PC_UNSET;
+    sc->poll_interval = PC_UNSET;
+    sc->feed_ttl = PC_UNSET;
     return sc;
 }
 
@@ -75,6 +77,9 @@ void *pc_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
         m->rate_limit = add->rate_limit;
         m->rate_burst = add->rate_burst;
     }
+    TAKE_INT(poll_interval);
+    TAKE_PTR(revocation_events);
+    TAKE_INT(feed_ttl);
     return m;
 }
 
@@ -119,6 +124,8 @@ static void resolve_server(pc_srv_conf *sc, int index)
     sc->policy.fail_open = sc->fail_open;
     sc->policy.wait_ms = sc->timeout_ms;
     sc->policy.default_retry_after = PC_DEFAULT_RETRY_AFTER;
+    sc->poll_interval = or_default(sc->poll_interval, 0);
+    sc->feed_ttl = or_default(sc->feed_ttl, PC_DEFAULT_FEED_TTL);
 }
 
 void pc_config_resolve(server_rec *s)
@@ -128,6 +135,11 @@ void pc_config_resolve(server_rec *s)
 
     for (v = s; v; v = v->next)
         resolve_server(pc_srv(v), i++);
+    /* The feed TTL stretches allows only where the main server follows
+     * the activity feed (PingOneActivityPoll). */
+    for (v = s; v; v = v->next)
+        pc_srv(v)->policy.feed_ttl =
+            pc_srv(s)->poll_interval > 0 ? pc_srv(v)->feed_ttl : 0;
 }
 
 /* ---- directory scope ------------------------------------------------------- */

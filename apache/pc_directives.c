@@ -8,6 +8,7 @@
 #include "pc_parse.h"
 #include "pc_text.h"
 #include "pc_url.h"
+#include "pc_webhook.h"
 
 #include "http_config.h"
 #include "http_core.h"
@@ -284,6 +285,65 @@ static const char *set_rate_limit(cmd_parms *cmd, void *d, const char *a1,
     return NULL;
 }
 
+/* PingOneActivityPoll <seconds> | Off */
+static const char *set_activity_poll(cmd_parms *cmd, void *d, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    int n;
+    (void)d;
+    if (err)
+        return err;
+    if (strcasecmp(arg, "Off") == 0) {
+        srv_conf(cmd)->poll_interval = 0;
+        return NULL;
+    }
+    if (pc_parse_int(arg, 1, 3600, &n))
+        return cmd_err(cmd, "expects seconds between polls, 1..3600, or Off");
+    srv_conf(cmd)->poll_interval = n;
+    return NULL;
+}
+
+/* PingOneRevocationEvents <type> [type ...]: the first type given
+ * replaces the default list, the others add to it. */
+static const char *add_revocation_event(cmd_parms *cmd, void *d,
+                                        const char *arg)
+{
+    pc_srv_conf *sc = srv_conf(cmd);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    apr_array_header_t *types;
+    (void)d;
+    if (err)
+        return err;
+    if ((err = pc_event_type_check(arg)) != NULL)
+        return cmd_err(cmd, apr_psprintf(cmd->pool, "'%s': %s",
+                                         pc_log_safe(cmd->pool, arg, 80),
+                                         err));
+    if (sc->revocation_events == NULL)
+        sc->revocation_events = apr_array_make(cmd->pool, 8,
+                                               sizeof(const char *));
+    types = (apr_array_header_t *)sc->revocation_events;
+    if (types->nelts >= 32)
+        return cmd_err(cmd, "at most 32 action types");
+    APR_ARRAY_PUSH(types, const char *) = apr_pstrdup(cmd->pool, arg);
+    return NULL;
+}
+
+/* PingOneConsentFeedTTL <seconds> | Off */
+static const char *set_feed_ttl(cmd_parms *cmd, void *d, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT);
+    (void)d;
+    if (err)
+        return err;
+    if (strcasecmp(arg, "Off") == 0) {
+        srv_conf(cmd)->feed_ttl = 0;
+        return NULL;
+    }
+    if (parse_seconds(arg, &srv_conf(cmd)->feed_ttl))
+        return cmd_err(cmd, "expects seconds, 0..86400, or Off");
+    return NULL;
+}
+
 static const char *set_consent(cmd_parms *cmd, void *d, int on)
 {
     pc_dir_conf *dc = d;
@@ -452,6 +512,15 @@ const command_rec pc_cmds[] = {
     AP_INIT_TAKE12("PingOneRateLimit", set_rate_limit, NULL, RSRC_CONF,
                    "PingOne calls per second for this server [burst], or Off "
                    "(default 50 50)"),
+    AP_INIT_TAKE1("PingOneActivityPoll", set_activity_poll, NULL, RSRC_CONF,
+                  "Follow PingOne's audit activities every N seconds (revocations "
+                  "without a webhook), or Off (default)"),
+    AP_INIT_ITERATE("PingOneRevocationEvents", add_revocation_event, NULL,
+                    RSRC_CONF, "Action types that drop a user's cached "
+                               "decisions (webhook and activity feed)"),
+    AP_INIT_TAKE1("PingOneConsentFeedTTL", set_feed_ttl, NULL, RSRC_CONF,
+                  "Seconds an allow may stay cached while the activity feed "
+                  "is healthy (default 3600), or Off"),
     AP_INIT_FLAG("PingOneConsent", set_consent, NULL, OR_AUTHCFG,
                  "Require the user's active PingOne consent here"),
     AP_INIT_TAKE1("PingOneConsentApplication", set_application, NULL,

@@ -7,6 +7,7 @@
 #include "pc_dcache.h"
 #include "pc_flight.h"
 #include "pc_log.h"
+#include "pc_poll.h"
 #include "pc_ratelimit.h"
 #include "pc_segment.h"
 
@@ -154,6 +155,12 @@ static void g_log(void *b, int level, const char *msg)
     pc_log_request(((glue_t *)b)->r, level, msg);
 }
 
+static apr_time_t g_feed_since(void *b, const char *env_id, apr_time_t now)
+{
+    (void)b;
+    return pc_poll_feed_since(env_id, now);
+}
+
 static const pc_lookup_ops_t ops_template = {
     .now = g_now,
     .cache_get = g_get,
@@ -168,6 +175,7 @@ static const pc_lookup_ops_t ops_template = {
     .get_consents = g_consents,
     .find_user = g_find_user,
     .log = g_log,
+    .feed_since = g_feed_since,
 };
 
 static void glue_init(glue_t *g, pc_lookup_ops_t *ops, request_rec *r,

@@ -10,7 +10,9 @@
 #include "pc_flight.h"
 #include "pc_local.h"
 #include "pc_metrics.h"
+#include "pc_poll.h"
 #include "pc_ratelimit.h"
+#include "pc_revoke.h"
 #include "pc_segment.h"
 #include "pc_tokens.h"
 #include "pc_text.h"
@@ -67,7 +69,7 @@ static void cache_setting(apr_pool_t *p, server_rec *s,
 static const char *shared_init(apr_pool_t *pconf, apr_pool_t *ptemp,
                                server_rec *s)
 {
-    pc_seg_area_t areas[6];
+    pc_seg_area_t areas[7];
     apr_array_header_t *envs, *apps;
     pc_cache_setting_t cs;
     const char *err;
@@ -79,7 +81,8 @@ static const char *shared_init(apr_pool_t *pconf, apr_pool_t *ptemp,
     areas[3] = pc_ratelimit_area();
     areas[4] = pc_local_area();
     areas[5] = pc_metrics_area();
-    if ((err = pc_segment_post_config(pconf, s, areas, 6)) != NULL)
+    areas[6] = pc_poll_area();
+    if ((err = pc_segment_post_config(pconf, s, areas, 7)) != NULL)
         return err;
     pc_metrics_post_config(pconf, s);
     pc_ratelimit_configure(pc_srv(s)->rate_limit, pc_srv(s)->rate_burst);
@@ -90,7 +93,8 @@ static const char *shared_init(apr_pool_t *pconf, apr_pool_t *ptemp,
         pc_dcache_note_timeout(pc_srv(v)->timeout_ms);
     pc_collect_targets(pconf, s, &envs, &apps);
     pc_dcache_set_targets(envs, apps);
-    return NULL;
+    pc_revoke_configure(pc_srv(s)->revocation_events, envs, apps);
+    return pc_poll_post_config(pconf, s);
 }
 
 int pc_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
@@ -145,4 +149,5 @@ void pc_child_init(apr_pool_t *p, server_rec *s)
     pc_dcache_child_init(p, s);
     pc_segment_child_init(p, s);
     pc_child_clients_init(p, s);
+    pc_poll_child_init(p, s);
 }

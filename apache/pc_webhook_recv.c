@@ -81,7 +81,7 @@ int pc_webhook_handler(request_rec *r)
 
     if ((rc = accept_delivery(r, &events)) != DECLINED)
         return rc;
-    pc_revoke_apply(&res, events, "webhook", &c);
+    pc_revoke_apply(&res, events, "webhook", PC_CNT_WEBHOOK_DROPPED, &c);
     w = pc_jw_make(r->pool);
     pc_jw_object(w, NULL);
     if (res.failed) {

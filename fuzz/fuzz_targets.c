@@ -5,6 +5,7 @@
  * bounded time; `make test` replays the corpora under ASan + UBSan through
  * replay.c (no clang needed).
  */
+#include "pc_activity.h"
 #include "pc_cache.h"
 #include "pc_consent.h"
 #include "pc_hmac.h"
@@ -111,6 +112,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 #elif defined(PC_FUZZ_WEBHOOK)
     apr_array_header_t *events;
     pc_webhook_parse(&events, body, size, p, &err);
+#elif defined(PC_FUZZ_ACTIVITY)
+    pc_activity_page_t *pg;
+    apr_time_t cursor, since, last_ok;
+    if (pc_activity_page_parse(&pg, body, size, p, &err) == APR_SUCCESS) {
+        int i;
+        for (i = 0; i < pg->events->nelts; i++) {
+            const pc_event_t *ev = APR_ARRAY_IDX(pg->events, i, pc_event_t *);
+            if (pc_activity_malformed(ev) == NULL)
+                pc_activity_foreign(ev, "abcdef01-2345-4678-9abc-def012345678");
+            pc_event_effect_in(NULL, ev->type);
+        }
+        if (pg->next)
+            pc_next_link_ok(pg->next, "https://api.pingone.com/v1/"
+                                      "environments/E/activities?");
+    }
+    /* The feed's record in the farm cache is outside input too. */
+    if (pc_feed_record_decode(&cursor, &since, &last_ok, body, size) ==
+        APR_SUCCESS) {
+        char buf[PC_FEED_RECORD_MAX];
+        apr_size_t n = pc_feed_record_encode(buf, cursor, since, last_ok);
+        /* Whatever decodes encodes back to the same bytes. */
+        if (n != size || memcmp(buf, body, size) != 0)
+            __builtin_trap();
+    }
 #elif defined(PC_FUZZ_CACHE)
     pc_cache_entry_t e;
     if (pc_cache_decode(&e, data, (unsigned int)(size > 8192 ? 8192 : size),

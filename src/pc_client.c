@@ -416,7 +416,6 @@ apr_status_t pc_client_get_consent(pc_consent_t **consent, pc_client_t *c,
                                    apr_pool_t *p)
 {
     const pc_client_conf_t *cf = c->conf;
-    pc_http_req_t req;
     pc_http_resp_t resp;
     const char *why;
 
@@ -424,11 +423,10 @@ apr_status_t pc_client_get_consent(pc_consent_t **consent, pc_client_t *c,
     if (!pc_is_uuid(user_id) || !pc_is_uuid(consent_id))
         return fail(err, PC_E_NOT_FOUND, 0, "bad-id",
                     "user or consent ID is not a UUID");
-    base_req(c, &req, "GET",
-             pc_url_consent(p, cf->api_base, cf->env_id, user_id,
-                            consent_id));
-    req.endpoint = PC_EP_CONSENT;
-    if (api_call(c, &req, &resp, "consent read", err, p) != APR_SUCCESS)
+    if (pc_client_call(&resp, c, PC_EP_CONSENT, "GET",
+                       pc_url_consent(p, cf->api_base, cf->env_id, user_id,
+                                      consent_id),
+                       NULL, NULL, "consent read", err, p) != APR_SUCCESS)
         return APR_EGENERAL;
     if (pc_json_parse_consent(consent, resp.body, resp.body_len, p, &why) !=
         APR_SUCCESS)
@@ -483,7 +481,6 @@ apr_status_t pc_client_get_job(pc_job_t **job, pc_client_t *c,
                                apr_pool_t *p)
 {
     const pc_client_conf_t *cf = c->conf;
-    pc_http_req_t req;
     pc_http_resp_t resp;
     const char *why;
 
@@ -491,12 +488,31 @@ apr_status_t pc_client_get_job(pc_job_t **job, pc_client_t *c,
     if (!pc_is_uuid(job_id))
         return fail(err, PC_E_NOT_FOUND, 0, "bad-job-id",
                     "job ID is not a UUID");
-    base_req(c, &req, "GET", pc_url_job(p, cf->api_base, cf->env_id, job_id));
-    req.endpoint = PC_EP_JOB;
-    if (api_call(c, &req, &resp, "job status", err, p) != APR_SUCCESS)
+    if (pc_client_call(&resp, c, PC_EP_JOB, "GET",
+                       pc_url_job(p, cf->api_base, cf->env_id, job_id), NULL,
+                       NULL, "job status", err, p) != APR_SUCCESS)
         return APR_EGENERAL;
     if (pc_json_parse_job(job, resp.body, resp.body_len, p, &why) !=
         APR_SUCCESS)
         return parse_error(err, "job status", why, p);
     return APR_SUCCESS;
+}
+
+apr_status_t pc_client_call(pc_http_resp_t *resp, pc_client_t *c,
+                            pc_endpoint_e endpoint, const char *method,
+                            const char *url, const char *content_type,
+                            const char *body, const char *what,
+                            pc_error_t *err, apr_pool_t *p)
+{
+    pc_http_req_t req;
+
+    memset(err, 0, sizeof(*err));
+    base_req(c, &req, method, url);
+    req.endpoint = endpoint;
+    if (body) {
+        req.content_type = content_type;
+        req.body = body;
+        req.body_len = strlen(body);
+    }
+    return api_call(c, &req, resp, what, err, p);
 }

@@ -177,6 +177,17 @@ apr_status_t pc_client_find_user(const char **user_id, pc_client_t *c,
                                  const char *username, pc_error_t *err,
                                  apr_pool_t *p);
 
+/* Any other authorized API call (the audit activities, say): `method` on
+ * `url`, with a body of `content_type` when body is not NULL.  APR_SUCCESS
+ * only with a 2xx answer in *resp; otherwise *err as for every call (a 429
+ * is PC_E_RATE_LIMITED with PingOne's Retry-After).  `what` names the call
+ * in messages. */
+apr_status_t pc_client_call(pc_http_resp_t *resp, pc_client_t *c,
+                            pc_endpoint_e endpoint, const char *method,
+                            const char *url, const char *content_type,
+                            const char *body, const char *what,
+                            pc_error_t *err, apr_pool_t *p);
+
 /* oathJobs/{id}. */
 apr_status_t pc_client_get_job(pc_job_t **job, pc_client_t *c,
                                const char *job_id, pc_error_t *err,

@@ -125,20 +125,52 @@ static void note_rate_limit(lk_t *L, const pc_error_t *err)
                          L->pol->default_retry_after)));
 }
 
+/* An activity feed that may stretch allows: its TTL is longer than the
+ * allow TTL, and allows are cached at all. */
+static int feed_on(const lk_t *L)
+{
+    return L->pol->feed_ttl > L->pol->allow_ttl && L->pol->allow_ttl > 0;
+}
+
+/* The allow TTL answers are stored with: the feed TTL when there is a
+ * feed (whether it is healthy is asked when the entry is read). */
+static int store_allow_ttl(const lk_t *L)
+{
+    return feed_on(L) ? L->pol->feed_ttl : L->pol->allow_ttl;
+}
+
+/* The allow TTL an entry fetched at fetched_at is capped with: the feed
+ * TTL while the feed is healthy and has seen every event since the entry
+ * was fetched (a revocation since then would have dropped it), else the
+ * allow TTL.  fetched_at is rounded down to the second, never later than
+ * the real fetch. */
+static int allow_ttl_for(const lk_t *L, apr_time_t fetched_at)
+{
+    apr_time_t since;
+
+    if (!feed_on(L) || L->ops->feed_since == NULL)
+        return L->pol->allow_ttl;
+    since = L->ops->feed_since(L->ops->baton, L->id.env, L->now);
+    return since > 0 && fetched_at >= since ? L->pol->feed_ttl
+                                            : L->pol->allow_ttl;
+}
+
 /* A stored entry is fresh no longer than the configured TTLs allow from
  * when it was fetched, whatever it says (a cache that stores what anyone
- * wrote, or an entry from before a TTL was lowered). */
+ * wrote, an entry from before a TTL was lowered, or one stored for the
+ * feed TTL while the feed is not healthy now). */
 static void cap_freshness(const lk_t *L, pc_cache_entry_t *e)
 {
+    int allow_ttl = allow_ttl_for(L, e->fetched_at);
     apr_time_t cap;
 
     if (e->kind == PC_CK_USER)
         cap = e->fetched_at +
-              apr_time_from_sec(e->user_id && *e->user_id ? L->pol->allow_ttl
+              apr_time_from_sec(e->user_id && *e->user_id ? allow_ttl
                                                            : L->pol->deny_ttl);
     else
-        cap = pc_cache_fresh_until(e->fetched_at, e->consent,
-                                   L->pol->allow_ttl, L->pol->deny_ttl);
+        cap = pc_cache_fresh_until(e->fetched_at, e->consent, allow_ttl,
+                                   L->pol->deny_ttl);
     if (cap < e->fetched_at)
         cap = e->fetched_at;
     if (e->fresh_until > cap)
@@ -257,12 +289,13 @@ static int over_budget(lk_t *L)
     return 1;
 }
 
-/* 5b. Cache PingOne's answer (unless its TTL is 0), and hand it to the
- * followers unless a purge raced it. */
+/* 5b. Cache PingOne's answer (unless its TTL is 0; an allow for the feed
+ * TTL when there is a feed), and hand it to the followers unless a purge
+ * raced it. */
 static void store_answer(lk_t *L, pc_cache_entry_t *e, apr_time_t asked_at)
 {
     apr_time_t fresh = pc_cache_fresh_until(L->now, e->consent,
-                                            L->pol->allow_ttl,
+                                            store_allow_ttl(L),
                                             L->pol->deny_ttl);
     pc_put_e put = PC_PUT_NOT_STORED;
 
@@ -385,7 +418,7 @@ static void store_user(lk_t *L, const char *id)
 {
     pc_cache_entry_t e;
     pc_entry_id_t rev;
-    int ttl = id ? L->pol->allow_ttl : L->pol->deny_ttl;
+    int ttl = id ? store_allow_ttl(L) : L->pol->deny_ttl;
 
     if (ttl <= 0)
         return;

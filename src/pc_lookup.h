@@ -6,13 +6,16 @@
  * application) it decides, in order:
  *
  *   1. cache      a fresh entry decides at once; a stale one is kept aside
+ *                 (an allow is fresh for the allow TTL, or for the feed
+ *                 TTL while the activity feed is healthy)
  *   2. back-off   while PingOne's 429 back-off runs, nobody asks PingOne
  *   3. flight     when another thread or process is asking the same
  *                 question right now, wait for its answer (single flight)
  *   4. budget     take one call from the PingOne call budget; over budget
  *                 a stale entry decides, else wait for budget (bounded)
  *   5. PingOne    ask, select the consent that counts, cache the answer
- *                 (allow and deny TTLs; not at all when a purge raced it)
+ *                 (allow and deny TTLs, an allow the feed TTL when there
+ *                 is an activity feed; not at all when a purge raced it)
  *                 and hand it to the followers
  *   6. failure    PingOne failed (or no budget): a stale entry within the
  *                 stale window decides, else fail open if configured, else
@@ -100,6 +103,11 @@ typedef struct pc_lookup_ops_t {
                               apr_pool_t *p);
     /* level as syslog (3 error .. 7 debug); msg starts with its PC tag. */
     void (*log)(void *baton, int level, const char *msg);
+    /* The activity feed of env_id (pc_activity.h), when it is healthy at
+     * `now`: the time from which it has seen every event, so an entry
+     * fetched since then would have been dropped by a revocation; 0 when
+     * the feed is not healthy (or there is none).  May be NULL: no feed. */
+    apr_time_t (*feed_since)(void *baton, const char *env_id, apr_time_t now);
 } pc_lookup_ops_t;
 
 /* ---- settings and results --------------------------------------------- */
@@ -111,6 +119,14 @@ typedef struct pc_lookup_policy_t {
     int fail_open;             /* PingOneConsentFailMode open */
     int wait_ms;               /* a follower's longest wait (PingOneTimeout) */
     int default_retry_after;   /* seconds, when PingOne sent none */
+    /* PingOneConsentFeedTTL: seconds an allow (and a username mapping)
+     * may stay fresh while the activity feed is healthy and has seen
+     * every event since the entry was fetched; 0: no feed.  Entries are
+     * stored that long; whenever the feed is not healthy they are fresh
+     * only allow_ttl from when they were fetched, so a broken feed never
+     * stretches a revocation beyond allow_ttl.  Unused when allow_ttl is
+     * 0 (allows are not cached at all). */
+    int feed_ttl;
 } pc_lookup_policy_t;
 
 typedef struct pc_lookup_key_t {

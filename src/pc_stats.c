@@ -13,7 +13,10 @@ const char *const pc_counter_names[PC_CNT_MAX] = {
     "errors",        "coalesced",        "fail_open",
     "pingone_calls", "token_calls",      "cache_errors",
     "webhook_accepted", "webhook_refused", "webhook_users_dropped",
-    "budget_exceeded"};
+    "budget_exceeded",
+    "feed_polls",    "feed_audit_calls", "feed_events",
+    "feed_applied",  "feed_malformed",   "feed_foreign",
+    "feed_errors",   "feed_rate_limited"};
 
 #define WEBHOOK_HELP                                                         \
     "Webhook deliveries (pingone-consent-webhook), by result: accepted, "    \
@@ -65,6 +68,30 @@ const pc_counter_def_t pc_counter_defs[PC_CNT_MAX] = {
     [PC_CNT_BUDGET] = {"pingone_consent_budget_exceeded_total",
                        "Lookups the PingOne call budget (PingOneRateLimit) "
                        "refused a call.", NULL, NULL},
+    [PC_CNT_FEED_POLLS] = {"pingone_consent_feed_polls_total",
+                           "Activity feed: audit windows read to their end "
+                           "(PingOneActivityPoll).", NULL, NULL},
+    [PC_CNT_FEED_CALLS] = {"pingone_consent_feed_audit_calls_total",
+                           "Activity feed: calls to PingOne's audit API.",
+                           NULL, NULL},
+    [PC_CNT_FEED_EVENTS] = {"pingone_consent_feed_events_total",
+                            "Activity feed: events seen (each counted once).",
+                            NULL, NULL},
+    [PC_CNT_FEED_APPLIED] = {"pingone_consent_feed_applied_total",
+                             "Activity feed: users whose cached decisions an "
+                             "event dropped.", NULL, NULL},
+    [PC_CNT_FEED_MALFORMED] = {"pingone_consent_feed_malformed_total",
+                               "Activity feed: events that could not be "
+                               "read, ignored.", NULL, NULL},
+    [PC_CNT_FEED_FOREIGN] = {"pingone_consent_feed_foreign_total",
+                             "Activity feed: events of another environment, "
+                             "ignored.", NULL, NULL},
+    [PC_CNT_FEED_ERRORS] = {"pingone_consent_feed_errors_total",
+                            "Activity feed: polls that failed (the feed turns "
+                            "unhealthy after two intervals).", NULL, NULL},
+    [PC_CNT_FEED_RATE_LIMITED] = {"pingone_consent_feed_rate_limited_total",
+                                  "Activity feed: 429 answers from the audit "
+                                  "API (backed off).", NULL, NULL},
 };
 
 void pc_counter_desc_of(pc_counter_desc_t *out, const char *name,
@@ -166,7 +193,7 @@ const char *pc_metric_type_name(pc_metric_type_e type)
 /* ---- PingOne requests ------------------------------------------------------ */
 
 const char *const pc_endpoint_names[PC_EP_MAX] = {
-    "other", "token", "consents", "consent", "users", "job"};
+    "other", "token", "consents", "consent", "users", "job", "activities"};
 
 const char *const pc_call_class_names[PC_CC_MAX] = {
     "2xx", "3xx", "4xx", "429", "5xx", "timeout", "connect", "tls", "failed"};

@@ -33,6 +33,17 @@ typedef enum {
     PC_CNT_WEBHOOK_REFUSED,  /* deliveries refused (auth, body) */
     PC_CNT_WEBHOOK_DROPPED,  /* users whose decisions a delivery dropped */
     PC_CNT_BUDGET,           /* lookups refused by the PingOne call budget */
+    PC_CNT_FEED_POLLS,       /* activity feed: windows read to their end */
+    PC_CNT_FEED_CALLS,       /* activity feed: calls to the audit API */
+    PC_CNT_FEED_EVENTS,      /* activity feed: events seen (each once) */
+    PC_CNT_FEED_APPLIED,     /* activity feed: users whose decisions an
+                                event dropped */
+    PC_CNT_FEED_MALFORMED,   /* activity feed: events that could not be
+                                read (no id, time or type), skipped */
+    PC_CNT_FEED_FOREIGN,     /* activity feed: events of another
+                                environment, skipped */
+    PC_CNT_FEED_ERRORS,      /* activity feed: polls that failed */
+    PC_CNT_FEED_RATE_LIMITED,/* activity feed: 429 answers (backed off) */
     PC_CNT_MAX
 } pc_counter_e;
 
@@ -115,6 +126,7 @@ typedef enum {
     PC_EP_CONSENT,             /* one consent by ID */
     PC_EP_USERS,               /* users by username */
     PC_EP_JOB,                 /* oathJobs/{id} */
+    PC_EP_ACTIVITIES,          /* audit activities (the activity feed) */
     PC_EP_MAX
 } pc_endpoint_e;
 

@@ -1,5 +1,6 @@
 /*
- * pc_webhook.c - parsing PingOne ACTIVITY deliveries.
+ * pc_webhook.c - parsing PingOne ACTIVITY deliveries, and what their
+ * action types mean.
  *
  * The body, and each ND-JSON line, goes through pc_json's strict parser
  * like every other input: invalid UTF-8, NaN, single quotes, raw control
@@ -7,20 +8,96 @@
  */
 #include "pc_webhook.h"
 #include "pc_json.h"
+#include "pc_parse.h"
 
 #include <string.h>
 
+const char *const pc_default_revocation_events[] = {
+    "OAUTH_CONSENT.REVOKED", "OAUTH_CONSENT.DECLINED", "OAUTH_CONSENT.DELETED",
+    "USER.DELETED",          "USER.DISABLED",          "USER.UPDATED",
+    NULL};
+
+/* A consent granted: the user's decisions go, so the new consent (and its
+ * scopes) counts on the next request. */
+#define GRANT_TYPE "OAUTH_CONSENT.ACCEPTED"
+/* A user changed (re-enabled, say): when it is not a revocation type, it
+ * still lifts the user's cached denies. */
+#define LIFT_TYPE "USER.UPDATED"
+
+static int in_list(const apr_array_header_t *drop, const char *type)
+{
+    int i;
+
+    if (drop == NULL) {
+        for (i = 0; pc_default_revocation_events[i]; i++)
+            if (strcmp(type, pc_default_revocation_events[i]) == 0)
+                return 1;
+        return 0;
+    }
+    for (i = 0; i < drop->nelts; i++)
+        if (strcmp(type, APR_ARRAY_IDX(drop, i, const char *)) == 0)
+            return 1;
+    return 0;
+}
+
+pc_event_effect_e pc_event_effect_in(const apr_array_header_t *drop,
+                                     const char *type)
+{
+    if (type == NULL)
+        return PC_EV_IGNORED;
+    if (in_list(drop, type))
+        return PC_EV_DROP_USER;
+    if (strcmp(type, GRANT_TYPE) == 0)
+        return PC_EV_GRANT;
+    if (strcmp(type, LIFT_TYPE) == 0)
+        return PC_EV_LIFT_DENY;
+    return PC_EV_IGNORED;
+}
+
 pc_event_effect_e pc_event_effect(const char *type)
 {
-    static const char *const drop[] = {
-        "OAUTH_CONSENT.REVOKED", "OAUTH_CONSENT.DECLINED",
-        "OAUTH_CONSENT.DELETED", "USER.DELETED", "USER.DISABLED"};
-    size_t i;
-    for (i = 0; type && i < sizeof(drop) / sizeof(drop[0]); i++) {
-        if (strcmp(type, drop[i]) == 0)
-            return PC_EV_DROP_USER;
+    return pc_event_effect_in(NULL, type);
+}
+
+const char *pc_event_type_check(const char *type)
+{
+    const char *c;
+
+    if (type == NULL || *type == '\0')
+        return "an action type is empty";
+    if (strlen(type) > PC_EVENT_TYPE_MAX)
+        return "an action type is longer than 64 characters";
+    for (c = type; *c; c++) {
+        if (!((*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              *c == '_' || *c == '.'))
+            return "an action type holds other characters than A-Z, 0-9, "
+                   "'_' and '.' (PingOne writes them in capitals, e.g. "
+                   "OAUTH_CONSENT.REVOKED)";
     }
-    return PC_EV_IGNORED;
+    return NULL;
+}
+
+static void add_once(apr_array_header_t *a, const char *type)
+{
+    if (!in_list(a, type))
+        APR_ARRAY_PUSH(a, const char *) = type;
+}
+
+apr_array_header_t *pc_event_types_wanted(apr_pool_t *p,
+                                          const apr_array_header_t *drop)
+{
+    apr_array_header_t *a = apr_array_make(p, 8, sizeof(const char *));
+    int i;
+
+    if (drop == NULL)
+        for (i = 0; pc_default_revocation_events[i]; i++)
+            add_once(a, pc_default_revocation_events[i]);
+    else
+        for (i = 0; i < drop->nelts; i++)
+            add_once(a, APR_ARRAY_IDX(drop, i, const char *));
+    add_once(a, GRANT_TYPE);
+    add_once(a, LIFT_TYPE);
+    return a;
 }
 
 /* The user an event is about: the first resources[] entry of type USER,
@@ -41,18 +118,34 @@ static const char *event_user(pc_json_t *o, apr_pool_t *p)
         pc_json_member(pc_json_member(o, "actors"), "user"), "id", p);
 }
 
-/* Events are read tolerantly: a field of another type reads as absent. */
-static int add_event(apr_array_header_t *events, pc_json_t *o,
-                     apr_pool_t *p)
+pc_event_t *pc_event_read(pc_json_t *o, apr_pool_t *p)
 {
     pc_event_t *ev;
+    const char *at;
 
     if (!pc_json_is(o, PC_JSON_OBJECT))
-        return -1;
+        return NULL;
     ev = apr_pcalloc(p, sizeof(*ev));
     ev->type = pc_json_loose_string(pc_json_member(o, "action"), "type", p);
     ev->user_id = event_user(o, p);
     ev->effect = pc_event_effect(ev->type);
+    ev->id = pc_json_loose_string(o, "id", p);
+    ev->env_id =
+        pc_json_loose_string(pc_json_member(o, "environment"), "id", p);
+    at = pc_json_loose_string(o, "recordedAt", p);
+    if (at == NULL || pc_parse_timestamp(&ev->recorded_at, at) != APR_SUCCESS)
+        ev->recorded_at = 0;
+    return ev;
+}
+
+/* Events are read tolerantly: a field of another type reads as absent. */
+static int add_event(apr_array_header_t *events, pc_json_t *o,
+                     apr_pool_t *p)
+{
+    pc_event_t *ev = pc_event_read(o, p);
+
+    if (ev == NULL)
+        return -1;
     APR_ARRAY_PUSH(events, pc_event_t *) = ev;
     return 0;
 }

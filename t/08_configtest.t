@@ -80,6 +80,11 @@ my @cases = (
     ['bad rate limit', "PingOneRateLimit fast\n", 1, qr/PingOneRateLimit: expects <calls-per-second> \[burst\]/],
     ['rate limit Off', $server . "PingOneRateLimit Off\n" . $loc, 0, qr/Syntax OK/],
     ['rate limit in a virtual host', "<VirtualHost 127.0.0.1:1>\nPingOneRateLimit 10\n</VirtualHost>\n", 1, qr/PingOneRateLimit.*(?i:cannot occur within|not allowed)/],
+    ['activity feed', $server . "PingOneActivityPoll 2\nPingOneRevocationEvents OAUTH_CONSENT.REVOKED USER.DELETED\nPingOneConsentFeedTTL Off\n" . $loc, 0, qr/Syntax OK/],
+    ['poll interval 0', "PingOneActivityPoll 0\n", 1, qr/PingOneActivityPoll: expects seconds between polls, 1\.\.3600, or Off/],
+    ['poll in a virtual host', "<VirtualHost 127.0.0.1:1>\nPingOneActivityPoll 5\n</VirtualHost>\n", 1, qr/PingOneActivityPoll.*(?i:cannot occur within|not allowed)/],
+    ['bad revocation type', "PingOneRevocationEvents OAUTH_CONSENT.REVOKED user.deleted\n", 1, qr/PingOneRevocationEvents: 'user\.deleted': an action type holds other characters/],
+    ['bad feed TTL', "PingOneConsentFeedTTL forever\n", 1, qr/PingOneConsentFeedTTL: expects seconds, 0\.\.86400, or Off/],
 );
 
 plan tests => 2 * @cases + 2;

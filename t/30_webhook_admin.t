@@ -67,7 +67,7 @@ ok t_cmp(as($u3)->{headers}{'x-pc-source'}, 'pingone', 'dropped: asked PingOne a
 
 # Other event types and bad deliveries change nothing.
 as($u2);
-$res = deliver($u2, type => 'OAUTH_CONSENT.ACCEPTED');
+$res = deliver($u2, type => 'USER.CREATED');
 ok t_cmp($res->{status}, 200, 'unknown-to-us event type: 200');
 ok t_cmp((eval { decode_json($res->{body}) } || {})->{ignored}, 1, 'counted as ignored');
 ok t_cmp(as($u2)->{headers}{'x-pc-source'}, 'cache', 'u2 still cached');

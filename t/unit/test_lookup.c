@@ -52,6 +52,10 @@ typedef struct world_t {
     const char *status;               /* consent status, NULL: no consent */
     const char *user_found;           /* find_user answer */
     int budget, budget_asks, budget_waited;
+    /* the activity feed: healthy since feed_since (0: not healthy) */
+    apr_time_t feed_since;
+    int feed_asks;
+    const char *feed_env;
 } world_t;
 
 static int same_id(const pc_entry_id_t *a, const pc_entry_id_t *b)
@@ -218,6 +222,15 @@ static void w_log(void *b, int level, const char *msg)
     apr_cpystrn(w->log + strlen(w->log), msg, sizeof(w->log) - strlen(w->log));
 }
 
+static apr_time_t w_feed_since(void *b, const char *env_id, apr_time_t now)
+{
+    world_t *w = b;
+    (void)now;
+    w->feed_asks++;
+    w->feed_env = env_id;
+    return w->feed_since;
+}
+
 static world_t W;
 static pc_lookup_ops_t OPS;
 static pc_lookup_policy_t POL;
@@ -243,6 +256,8 @@ static void reset(void)
     OPS.find_user = w_find_user;
     OPS.log = w_log;
     OPS.budget_take = NULL;
+    OPS.feed_since = w_feed_since;
+    POL.feed_ttl = 0;
     POL.allow_ttl = 60;
     POL.deny_ttl = 10;
     POL.stale_window = 0;
@@ -792,6 +807,142 @@ static void test_name_of(void)
     ok(W.puts == 1, "an unknown username has no reverse mapping");
 }
 
+/* PingOneConsentFeedTTL: events as the source of truth while the feed is
+ * healthy, the allow TTL as the safety net when it is not. */
+static void test_feed_ttl(void)
+{
+    pc_outcome_t o;
+
+    reset();
+    POL.feed_ttl = 3600;
+    W.feed_since = T0 - SEC(10);
+    o = look();
+    ok(o.source == PC_SRC_PINGONE && W.last_store_until == T0 + SEC(3600),
+       "feed: an allow is stored for the feed TTL");
+    W.now = T0 + SEC(120);
+    o = look();
+    ok(o.source == PC_SRC_CACHE && W.calls == 1,
+       "feed healthy: an allow older than the allow TTL still decides");
+    ok(W.feed_asks > 0 && W.feed_env && strcmp(W.feed_env, ENV) == 0,
+       "the feed of the lookup's environment is asked");
+    W.now = T0 + SEC(3599);
+    ok(look().source == PC_SRC_CACHE && W.calls == 1,
+       "feed healthy: fresh up to the feed TTL");
+    W.now = T0 + SEC(3601);
+    ok(look().source == PC_SRC_PINGONE && W.calls == 2,
+       "past the feed TTL: asked again");
+
+    /* healthy -> unhealthy -> healthy */
+    reset();
+    POL.feed_ttl = 3600;
+    W.feed_since = T0 - SEC(10);
+    look();
+    W.now = T0 + SEC(30);
+    W.feed_since = 0;
+    ok(look().source == PC_SRC_CACHE && W.calls == 1,
+       "feed unhealthy: an allow within the allow TTL still decides");
+    W.now = T0 + SEC(61);
+    o = look();
+    ok(o.source == PC_SRC_PINGONE && W.calls == 2,
+       "feed unhealthy: an allow older than the allow TTL is asked again");
+    ok(W.last_store_until == T0 + SEC(61 + 3600),
+       "and stored for the feed TTL again (capped when read)");
+    W.now = T0 + SEC(61 + 59);
+    ok(look().source == PC_SRC_CACHE && W.calls == 2,
+       "still unhealthy: the new entry decides for the allow TTL");
+    W.now = T0 + SEC(61 + 61);
+    ok(look().source == PC_SRC_PINGONE && W.calls == 3,
+       "and no longer");
+    W.feed_since = T0 - SEC(10);
+    W.now = T0 + SEC(61 + 61 + 300);
+    ok(look().source == PC_SRC_CACHE && W.calls == 3,
+       "healthy again: the entry decides up to the feed TTL");
+
+    /* fetched before the feed had seen everything since */
+    reset();
+    POL.feed_ttl = 3600;
+    W.feed_since = T0 - SEC(10);
+    look();
+    W.feed_since = T0 + SEC(5);   /* a gap: the feed started again later */
+    W.now = T0 + SEC(61);
+    ok(look().source == PC_SRC_PINGONE && W.calls == 2,
+       "an entry fetched before the feed's start decides for the allow "
+       "TTL only");
+}
+
+static void test_feed_ttl_limits(void)
+{
+    pc_lookup_key_t k = {ENV, USER, APP, NULL, "alice"};
+    pc_outcome_t o;
+
+    reset();
+    POL.feed_ttl = 3600;
+    W.feed_since = T0 - SEC(10);
+    W.status = "REVOKED";
+    look();
+    ok(W.last_store_until == T0 + SEC(10),
+       "feed: a deny keeps the deny TTL");
+    W.now = T0 + SEC(11);
+    ok(look().source == PC_SRC_PINGONE && W.calls == 2,
+       "and is asked again after it");
+
+    reset();
+    POL.feed_ttl = 3600;
+    POL.allow_ttl = 0;
+    W.feed_since = T0 - SEC(10);
+    look();
+    ok(W.puts == 0, "allow TTL 0: the feed does not make allows cached");
+
+    reset();
+    POL.feed_ttl = 30;
+    W.feed_since = T0 - SEC(10);
+    look();
+    ok(W.last_store_until == T0 + SEC(60),
+       "a feed TTL below the allow TTL changes nothing");
+
+    reset();
+    POL.feed_ttl = 3600;
+    OPS.feed_since = NULL;
+    look();
+    W.now = T0 + SEC(61);
+    ok(look().source == PC_SRC_PINGONE && W.calls == 2,
+       "no feed op: the allow TTL caps");
+
+    reset();
+    POL.feed_ttl = 3600;
+    POL.stale_window = 60;
+    W.feed_since = T0 - SEC(10);
+    look();
+    W.feed_since = 0;
+    W.now = T0 + SEC(90);
+    fail_with(PC_E_STATUS, "upstream-503", NULL);
+    pc_lookup_consent(&o, &OPS, &POL, &k, p);
+    ok(o.source == PC_SRC_STALE,
+       "feed and PingOne down: stale only within the window after the "
+       "allow TTL");
+    W.now = T0 + SEC(121);
+    pc_lookup_consent(&o, &OPS, &POL, &k, p);
+    ok(o.result == PC_LK_ERROR, "and not after it");
+
+    /* username mappings live the feed TTL too */
+    reset();
+    POL.feed_ttl = 3600;
+    W.feed_since = T0 - SEC(10);
+    W.user_found = USER;
+    pc_lookup_user(&o, &OPS, &POL, ENV, "alice", p);
+    ok(o.result == PC_LK_FOUND && W.user_calls == 1 &&
+       W.last_store_until == T0 + SEC(3600),
+       "a username mapping is stored for the feed TTL");
+    W.now = T0 + SEC(120);
+    pc_lookup_user(&o, &OPS, &POL, ENV, "alice", p);
+    ok(o.result == PC_LK_FOUND && W.user_calls == 1,
+       "feed healthy: it decides past the allow TTL");
+    W.feed_since = 0;
+    pc_lookup_user(&o, &OPS, &POL, ENV, "alice", p);
+    ok(o.result == PC_LK_FOUND && W.user_calls == 2,
+       "feed unhealthy: asked again");
+}
+
 static void test_names(void)
 {
     ok(strcmp(pc_source_name(PC_SRC_CACHE), "cache") == 0 &&
@@ -818,6 +969,8 @@ int main(void)
     test_username();
     test_freshness_cap();
     test_name_of();
+    test_feed_ttl();
+    test_feed_ttl_limits();
     test_names();
     apr_pool_destroy(p);
     apr_terminate();

@@ -22,6 +22,65 @@ static const pc_event_t *ev(apr_array_header_t *a, int i)
     return APR_ARRAY_IDX(a, i, const pc_event_t *);
 }
 
+/* PingOneRevocationEvents: the configured list, the grant types beside
+ * it, and the types the feed asks for. */
+static void test_types(void)
+{
+    apr_array_header_t *drop = apr_array_make(p, 2, sizeof(const char *));
+    apr_array_header_t *want;
+    int i, n_accepted = 0, n_updated = 0;
+
+    APR_ARRAY_PUSH(drop, const char *) = "OAUTH_CONSENT.REVOKED";
+    APR_ARRAY_PUSH(drop, const char *) = "CUSTOM.GONE";
+    ok(pc_event_effect_in(drop, "CUSTOM.GONE") == PC_EV_DROP_USER, "a configured type drops");
+    ok(pc_event_effect_in(drop, "USER.DELETED") == PC_EV_IGNORED,
+       "a default type not configured is ignored");
+    ok(pc_event_effect_in(drop, "USER.UPDATED") == PC_EV_LIFT_DENY,
+       "USER.UPDATED not configured: lifts denies only");
+    ok(pc_event_effect_in(drop, "OAUTH_CONSENT.ACCEPTED") == PC_EV_GRANT, "grants whatever the list");
+    APR_ARRAY_PUSH(drop, const char *) = "OAUTH_CONSENT.ACCEPTED";
+    ok(pc_event_effect_in(drop, "OAUTH_CONSENT.ACCEPTED") == PC_EV_DROP_USER,
+       "a grant type configured as a revocation drops");
+    ok(pc_event_effect_in(NULL, "USER.DISABLED") == PC_EV_DROP_USER, "NULL list: the defaults");
+
+    want = pc_event_types_wanted(p, drop);
+    for (i = 0; i < want->nelts; i++) {
+        const char *t = APR_ARRAY_IDX(want, i, const char *);
+        n_accepted += strcmp(t, "OAUTH_CONSENT.ACCEPTED") == 0;
+        n_updated += strcmp(t, "USER.UPDATED") == 0;
+    }
+    is_int(want->nelts, 4, "wanted: the three configured and USER.UPDATED");
+    ok(n_accepted == 1 && n_updated == 1, "each type once");
+    want = pc_event_types_wanted(p, NULL);
+    is_int(want->nelts, 7, "wanted by default: six revocation types and the grant");
+
+    ok(pc_event_type_check("OAUTH_CONSENT.REVOKED") == NULL, "a type checks");
+    ok(pc_event_type_check("") != NULL, "empty refused");
+    ok(pc_event_type_check("user.deleted") != NULL, "lower case refused");
+    ok(pc_event_type_check("A\"B") != NULL, "a quote refused");
+    ok(pc_event_type_check("A B") != NULL, "a space refused");
+    ok(pc_event_type_check(apr_psprintf(p, "%065d", 1)) != NULL, "65 characters refused");
+    ok(pc_event_type_check(apr_psprintf(p, "%064d", 1)) == NULL, "64 characters accepted");
+}
+
+/* What the activity feed needs besides the webhook's fields. */
+static void test_event_fields(void)
+{
+    apr_array_header_t *a;
+    const char *err;
+
+    ok(parse(&a, "[{\"id\":\"ev-1\",\"recordedAt\":\"2026-11-22T10:00:01.500Z\","
+                 "\"environment\":{\"id\":\"env-9\"},\"action\":{\"type\":\"USER.DELETED\"}}]",
+             &err) == APR_SUCCESS, "an event with id, time and environment");
+    is_str(ev(a, 0)->id, "ev-1", "id");
+    ok(ev(a, 0)->recorded_at == apr_time_from_sec(1795341601) + 500000, "recordedAt");
+    is_str(ev(a, 0)->env_id, "env-9", "environment.id");
+    ok(parse(&a, "[{\"id\":7,\"recordedAt\":\"yesterday\",\"environment\":\"x\"}]", &err) ==
+       APR_SUCCESS, "wrong types read tolerantly");
+    ok(ev(a, 0)->id == NULL && ev(a, 0)->recorded_at == 0 && ev(a, 0)->env_id == NULL,
+       "and read as absent");
+}
+
 /* Strict JSON like every other input (pc_json_parse), in the whole body
  * and in each ND-JSON line. */
 static void test_strict_json(void)
@@ -77,7 +136,9 @@ int main(void)
     ok(pc_event_effect("OAUTH_CONSENT.DELETED") == PC_EV_DROP_USER, "DELETED drops");
     ok(pc_event_effect("USER.DELETED") == PC_EV_DROP_USER, "USER.DELETED drops");
     ok(pc_event_effect("USER.DISABLED") == PC_EV_DROP_USER, "USER.DISABLED drops");
-    ok(pc_event_effect("OAUTH_CONSENT.ACCEPTED") == PC_EV_IGNORED, "ACCEPTED ignored");
+    ok(pc_event_effect("USER.UPDATED") == PC_EV_DROP_USER, "USER.UPDATED drops by default");
+    ok(pc_event_effect("OAUTH_CONSENT.ACCEPTED") == PC_EV_GRANT, "ACCEPTED is a grant (re-consent)");
+    ok(pc_event_effect("USER.CREATED") == PC_EV_IGNORED, "USER.CREATED ignored");
     ok(pc_event_effect("oauth_consent.revoked") == PC_EV_IGNORED, "types are exact");
     ok(pc_event_effect(NULL) == PC_EV_IGNORED, "no type ignored");
 
@@ -86,7 +147,7 @@ int main(void)
     is_int(a->nelts, 2, "two events");
     is_str(ev(a, 0)->type, "OAUTH_CONSENT.REVOKED", "type");
     is_str(ev(a, 0)->user_id, "u-1", "user from resources[type=USER]");
-    ok(ev(a, 0)->effect == PC_EV_DROP_USER && ev(a, 1)->effect == PC_EV_IGNORED, "effects");
+    ok(ev(a, 0)->effect == PC_EV_DROP_USER && ev(a, 1)->effect == PC_EV_DROP_USER, "effects");
 
     ok(parse(&a, EV("USER.DELETED", "u-3") "\n" EV("OAUTH_CONSENT.DECLINED", "u-4") "\r\n\n", &err) == APR_SUCCESS,
        "ND-JSON with CRLF and blank lines");
@@ -127,6 +188,8 @@ int main(void)
     ok(parse(&a, big, &err) != APR_SUCCESS, "nesting 1000 deep rejected");
 
     test_strict_json();
+    test_types();
+    test_event_fields();
 
     apr_pool_destroy(p);
     apr_terminate();
