@@ -31,8 +31,12 @@ typedef struct scan_t {
 
 static void ws(scan_t *sc)
 {
-    while (sc->i < sc->n && strchr(" \t\n\r", sc->s[sc->i]) && sc->s[sc->i])
+    while (sc->i < sc->n) {
+        char c = sc->s[sc->i];
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+            return;
         sc->i++;
+    }
 }
 
 static void emit(scan_t *sc, const char *from, apr_size_t len, int copy)
@@ -52,6 +56,10 @@ static int string(scan_t *sc, int copy, apr_size_t *b, apr_size_t *e)
         return 0;
     for (sc->i++; sc->i < sc->n; ) {
         unsigned char c = (unsigned char)sc->s[sc->i];
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+            sc->i++;           /* the common case: plain ASCII */
+            continue;
+        }
         if (c == '"')
             break;
         if (c < 0x20)
