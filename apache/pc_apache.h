@@ -117,6 +117,10 @@ typedef struct pc_req_state {
     int provider_denied;        /* our Require line denied (this pass) */
     int provider_failed;        /* our Require line was reached while
                                    PingOne could not answer */
+    const char *app;            /* the application looked up (ID or name) */
+    int user_is_name;           /* st->user was a username */
+    const pc_dir_conf *gated;   /* PingOneConsent On let this request pass
+                                   under this section's settings */
 } pc_req_state;
 
 static inline pc_srv_conf *pc_srv(const server_rec *s)

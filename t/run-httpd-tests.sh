@@ -21,6 +21,7 @@ if [ "$(id -u)" -eq 0 ]; then
   runuser -u "$user" -- env PC_REMOTE_CACHES="${PC_REMOTE_CACHES:-redis memcache}" \
     PC_BUILD_DIR="${PC_BUILD_DIR:-build}" HTTPD="${HTTPD:-/usr/sbin/apache2}" \
     PC_TEST_ARGS="${PC_TEST_ARGS:-}" PC_TEST_FILES="${PC_TEST_FILES:-}" \
+    PC_REMOTE_TEST_FILES="${PC_REMOTE_TEST_FILES:-}" \
     bash "$work/t/run-httpd-tests.sh" $mpms
   rc=$?
   if [ $rc -eq 0 ]; then rm -rf "$work"; else echo "# test tree kept in $work"; fi
@@ -131,8 +132,9 @@ for remote in ${PC_REMOTE_CACHES:-}; do
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1
   done
   echo "# ---- Apache::Test, event MPM, $remote cache on 127.0.0.1:$port ----"
+  # (PC_REMOTE_TEST_FILES: run only these files on the remote cache)
   PC_CACHE_SERVER_PID=$server run_suite event "$remote:127.0.0.1:$port" \
-    t/20_cache.t t/23_farm.t t/32_purge_race.t t/22_remote_cache.t
+    ${PC_REMOTE_TEST_FILES:-t/20_cache.t t/23_farm.t t/32_purge_race.t t/43_farm_purge.t t/22_remote_cache.t}
   kill $server 2>/dev/null; wait $server 2>/dev/null
 done
 exit $rc
