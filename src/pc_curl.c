@@ -172,8 +172,13 @@ static void set_options(CURL *h, pc_curl_t *t, const pc_http_req_t *req,
     curl_easy_setopt(h, CURLOPT_HEADERDATA, b);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, t->ssl_verify ? 1L : 0L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, t->ssl_verify ? 2L : 0L);
-    if (t->ca_file)
+    if (t->ca_file) {
+        /* The file is then the only trust anchor: libcurl would otherwise
+         * also read the CA directory it was built with (Debian:
+         * /etc/ssl/certs), and a private CA would pin nothing. */
         curl_easy_setopt(h, CURLOPT_CAINFO, t->ca_file);
+        curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
+    }
     if (req->max_body)
         curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
                          (curl_off_t)req->max_body);

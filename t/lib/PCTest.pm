@@ -91,7 +91,7 @@ sub slow_lookup {
 # or several servers): its httpd.conf is a common head (event MPM unless
 # mpm => ..., the module, the simulator's PingOne settings, users from the
 # X-Test-Sub header) plus $o{conf}.  Returns a hash: port, dir, get(path,
-# sub), stop(), error_log().
+# sub), admin(path, form), stop(), error_log().
 sub extra_server {
     my (%o) = @_;
     require IO::Socket::INET;
@@ -127,7 +127,8 @@ $o{conf}
 EOC
     close $fh;
     my $httpd = Apache::Test::vars('httpd');
-    system($httpd, '-f', "$dir/httpd.conf", '-k', 'start') == 0
+    # launch => [...]: a command that runs the rest (e.g. in a namespace)
+    system(@{ $o{launch} || [] }, $httpd, '-f', "$dir/httpd.conf", '-k', 'start') == 0
         or die "$name: httpd did not start\n";
     my $http = HTTP::Tiny->new(timeout => 30, max_redirect => 0);
     my %srv = (port => $port, dir => $dir);
