@@ -91,6 +91,8 @@ typedef struct pc_dir_conf {
     int require_used;           /* Require pingone-consent in this section */
     apr_array_header_t *require_lines; /* their scope lists (arrays) */
     const char *webhook_auth;   /* PingOneWebhookAuthorization (secret) */
+    apr_array_header_t *admin_hosts; /* PingOneAdminHosts: host names (or
+                                   patterns) the admin endpoint answers */
 } pc_dir_conf;
 
 /* What one request learned (request_config), shared by the access hook
