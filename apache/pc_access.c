@@ -8,6 +8,7 @@
  */
 #include "pc_apache.h"
 #include "pc_child.h"
+#include "pc_handlers.h"
 #include "pc_lookup_glue.h"
 #include "pc_text.h"
 
@@ -289,12 +290,13 @@ static int consent_gate(request_rec *r, const pc_dir_conf *dc,
 int pc_check_authz(request_rec *r)
 {
     pc_dir_conf *dc = pc_dir(r);
+    int gate = dc->enabled && !pc_endpoint_mounted(r);
     pc_req_state *st;
 
-    if (!dc->enabled && !dc->require_used)
+    if (!gate && !dc->require_used)
         return DECLINED;
     st = pc_request_lookup(r, dc);
-    if (dc->enabled)
+    if (gate)
         return consent_gate(r, dc, st, 0);
     switch (st->state) {
     case PC_ST_NOUSER:
@@ -316,7 +318,9 @@ int pc_check_authz(request_rec *r)
  * whatever its Require lines let through without an authorization pass.
  * A request that check_authz already let pass under the same settings goes
  * on at once; a subrequest of the same user takes over what its main
- * request learned (pc_request_lookup). */
+ * request learned (pc_request_lookup).  The module's own endpoints, where
+ * the server configuration mounts them, have their own access control
+ * (PingOne calls the webhook without any identity). */
 int pc_fixups(request_rec *r)
 {
     pc_dir_conf *dc = pc_dir(r);
@@ -326,7 +330,7 @@ int pc_fixups(request_rec *r)
     if (!dc->enabled)
         return DECLINED;
     st = req_state(r);
-    if (st->gated == dc)
+    if (st->gated == dc || pc_endpoint_mounted(r))
         return DECLINED;
     rc = consent_gate(r, dc, pc_request_lookup(r, dc), 1);
     if (rc != DECLINED && r->main)

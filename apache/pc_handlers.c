@@ -73,9 +73,10 @@ int pc_handlers_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     return OK;
 }
 
-/* 1 when the server configuration's SetHandler in effect for r names the
- * handler r is about to run. */
-static int mounted_by_server_config(request_rec *r)
+/* What the server configuration's SetHandler in effect for r yields, or
+ * NULL when the SetHandler in effect (if any) is not the server
+ * configuration's. */
+static const char *server_config_handler(request_rec *r)
 {
     core_dir_config *d = ap_get_core_module_config(r->per_dir_config);
     const char *val, *err = NULL;
@@ -83,9 +84,26 @@ static int mounted_by_server_config(request_rec *r)
     if (g_mounts == NULL || d == NULL || d->expr_handler == NULL ||
         apr_hash_get(g_mounts, &d->expr_handler, sizeof(d->expr_handler)) ==
             NULL)
-        return 0;
+        return NULL;
     val = ap_expr_str_exec(r, d->expr_handler, &err);
-    return err == NULL && val != NULL && strcasecmp(val, r->handler) == 0;
+    return err == NULL ? val : NULL;
+}
+
+/* 1 when the server configuration's SetHandler in effect for r names the
+ * handler r is about to run. */
+static int mounted_by_server_config(request_rec *r)
+{
+    const char *val = server_config_handler(r);
+
+    return val != NULL && strcasecmp(val, r->handler) == 0;
+}
+
+int pc_endpoint_mounted(request_rec *r)
+{
+    const char *val = server_config_handler(r);
+
+    return val != NULL && (strcasecmp(val, "pingone-consent-webhook") == 0 ||
+                           strcasecmp(val, "pingone-consent-admin") == 0);
 }
 
 /* DECLINED when a handler of ours may run for r, else the refusal. */

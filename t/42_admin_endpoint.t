@@ -16,7 +16,7 @@ use PCTest;
 use IO::Socket::INET;
 use File::Path qw(make_path);
 
-plan tests => 26;
+plan tests => 28;
 sim_reset();
 
 my $base = serverroot() . '/logs/t42';
@@ -64,6 +64,17 @@ AddOutputFilter INCLUDES .shtml
     SetHandler pingone-consent-admin
     Require ip 127.0.0.1
     PingOneAdminHosts admin.example.test *.ops.example.test
+</Location>
+# The endpoint in a tree the consent gates: it keeps its own access control.
+<Location /gated>
+    Require all granted
+    PingOneConsent On
+    PingOneConsentUserFrom env:OIDC_CLAIM_sub
+    PingOneConsentApplication a0000000-0000-4000-8000-000000000001
+</Location>
+<Location /gated/admin>
+    SetHandler pingone-consent-admin
+    Require ip 127.0.0.1
 </Location>
 EOC
 my $port = $vport;
@@ -141,6 +152,9 @@ ok t_cmp(status_of('POST', '/t42/hook/x.html', headers => {'Content-Type' => 'ap
                    body => '[]'), 403, '.htaccess SetHandler pingone-consent-webhook: 403');
 ok t_cmp(status_of('GET', '/t42/mounted/x.html'), 200,
          'a SetHandler of the server configuration in a directory with a .htaccess: still 200');
+ok t_cmp(status_of('GET', '/gated/admin'), 200,
+         'mounted below a section with PingOneConsent On: the endpoint is not gated (no identity needed)');
+ok t_cmp(status_of('GET', '/gated/index.html'), 403, 'while the rest of that section is');
 my ($st, $page) = raw('GET', '/t42/page/include.shtml');
 ok t_cmp($page =~ /counters/ ? 1 : 0, 0, "a subrequest (#include virtual) does not run it ($st)");
 $srv->{stop}->();

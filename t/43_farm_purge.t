@@ -1,5 +1,5 @@
-# Purges on a farm cache are honest (issue 12, items 5 and 6), run with a
-# redis cache (t/run-httpd-tests.sh): while the cache server hangs, a
+# Purges on a farm cache are honest (issue 12, items 5 and 6), on a server
+# of its own with a redis cache of its own: while the cache server hangs, a
 # webhook delivery answers 503 (PingOne retries it) and admin purges 503,
 # never "done"; once it is back the retried purge takes effect.  A purge-all
 # epoch that reads as garbage keeps the cache out of the lookup instead of
@@ -13,22 +13,55 @@ use Apache::TestUtil;
 use PCTest;
 use JSON::PP;
 use Time::HiRes qw(sleep);
+use IO::Socket::INET;
 
-my $cache = $ENV{PC_CACHE} || '';
-my ($port) = $cache =~ /^redis:127\.0\.0\.1:(\d+)/;
-my $ok = $port && $ENV{PC_CACHE_SERVER_PID} && !system('redis-cli -v >/dev/null 2>&1');
-plan tests => 15, need { 'a redis cache (PC_CACHE, PC_CACHE_SERVER_PID) and redis-cli' => $ok };
+# Its own redis and web server (the suite's cache server and error log stay
+# untouched: t/22 counts PC00022 lines); run in the redis pass of
+# t/run-httpd-tests.sh.
+my $ok = ($ENV{PC_CACHE} || '') =~ /^redis:/ && !system('redis-server -v >/dev/null 2>&1')
+         && !system('redis-cli -v >/dev/null 2>&1');
+plan tests => 15, need { 'the redis pass (PC_CACHE redis:...), redis-server and redis-cli' => $ok };
 sim_reset();
 
-my $hp = Apache::TestRequest::hostport();
-my $admin = "http://$hp/pingone/admin";
-sub as { my ($id) = @_; req('/index.html', vhost => 'pc_cache', headers => {'X-Test-Sub' => $id}) }
+my $port = do { my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1', LocalPort => 0); $s->sockport };
+my $redis = fork();
+die "fork: $!" unless defined $redis;
+if (!$redis) {
+    exec('redis-server', '--port', $port, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+         '--logfile', serverroot() . '/logs/t43-redis.log');
+    exit 127;
+}
+END { if ($redis) { kill 'CONT', $redis; kill 'TERM', $redis } }
+for (1 .. 100) { last if IO::Socket::INET->new("127.0.0.1:$port"); sleep 0.05 }
+my $hook_auth = 'Bearer t43-hook-secret-0123456789';
+my $srv = extra_server(name => 't43', modules => [qw(socache_redis authz_host)], conf => <<"EOC");
+PingOneConsentCache redis:127.0.0.1:$port
+PingOneConsentCacheTTL 60 10
+<Location />
+    Require all granted
+    PingOneConsent On
+    PingOneConsentUserFrom env:OIDC_CLAIM_sub
+    PingOneConsentApplication a0000000-0000-4000-8000-000000000001
+    Header always set X-PC-Source "%{PINGONE_CONSENT_SOURCE}e"
+</Location>
+<Location /pingone/webhook>
+    SetHandler pingone-consent-webhook
+    PingOneWebhookAuthorization "$hook_auth"
+</Location>
+<Location /pingone/admin>
+    SetHandler pingone-consent-admin
+    Require ip 127.0.0.1
+</Location>
+EOC
+
+my $admin = "http://127.0.0.1:$srv->{port}/pingone/admin";
+sub as { $srv->{get}->('/index.html', $_[0]) }
 sub src { as($_[0])->{headers}{'x-pc-source'} // '' }
 sub deliver {
     my ($user) = @_;
     return sim(POST => '/__control/webhook', {
-        url => "http://$hp/pingone/webhook",
-        headers => {Authorization => 'Bearer hook-secret-0123456789'},
+        url => "http://127.0.0.1:$srv->{port}/pingone/webhook",
+        headers => {Authorization => $hook_auth},
         events => [{type => 'OAUTH_CONSENT.REVOKED', user_id => $user,
                     application_id => $PCTest::APP1}]});
 }
@@ -50,12 +83,12 @@ as($u);
 ok t_cmp(src($u), 'cache', 'the user is cached on the cache server');
 sim(POST => '/__control/revoke', {user_id => $u, application_id => $PCTest::APP1});
 
-kill 'STOP', $ENV{PC_CACHE_SERVER_PID};
+kill 'STOP', $redis;
 my $res = eval { deliver($u) } || {status => 0, body => ''};
 my $body = eval { decode_json($res->{body}) } || {};
 my $a1 = admin_post($admin, {action => 'purge-user', user => $u});
 my $a2 = admin_post($admin, {action => 'purge-all'});
-kill 'CONT', $ENV{PC_CACHE_SERVER_PID};
+kill 'CONT', $redis;
 ok t_cmp($res->{status}, 503, 'cache server hung: the webhook delivery answers 503 (PingOne retries)');
 ok t_cmp($body->{users_failed}, 1, 'and says the user could not be dropped');
 ok t_cmp($body->{users_dropped} // 0, 0, 'nothing reported dropped');
@@ -96,3 +129,6 @@ $r = as($v);
 ok t_cmp([$r->{status}, counts()->{consents}], [403, 1],
          'a garbage epoch: the decision from before the purge is not used; PingOne decides');
 redis('SET', $key // 'none', '7');
+$srv->{stop}->();
+kill 'TERM', $redis;
+waitpid($redis, 0);
