@@ -13,7 +13,8 @@ use Apache::TestUtil;
 use PCTest;
 use File::Path qw(make_path);
 
-plan tests => 23;
+# (a server of its own, event MPM: run once, in the event pass)
+plan tests => 23, need_apache_mpm('event');
 sim_reset();
 
 my $docs = serverroot() . '/logs/t41/docs';

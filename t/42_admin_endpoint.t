@@ -16,7 +16,8 @@ use PCTest;
 use IO::Socket::INET;
 use File::Path qw(make_path);
 
-plan tests => 28;
+# (a server of its own, event MPM: run once, in the event pass)
+plan tests => 28, need_apache_mpm('event');
 sim_reset();
 
 my $base = serverroot() . '/logs/t42';

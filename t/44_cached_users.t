@@ -14,7 +14,8 @@ use Apache::TestUtil;
 use PCTest;
 use Time::HiRes qw(sleep time);
 
-plan tests => 17;
+# (a server of its own, event MPM: run once, in the event pass)
+plan tests => 17, need_apache_mpm('event');
 sim_reset();
 
 my $hook_auth = 'Bearer t44-hook-secret-0123456789';

@@ -12,7 +12,8 @@ use Apache::TestUtil;
 use PCTest;
 use IO::Socket::INET;
 
-plan tests => 8;
+# (a server of its own, event MPM: run once, in the event pass)
+plan tests => 8, need_apache_mpm('event');
 sim_reset();
 
 my $srv = extra_server(name => 't45', modules => ['alias'], conf => <<"EOC");

@@ -18,7 +18,8 @@ use File::Copy qw(copy);
 use Time::HiRes qw(sleep);
 
 my $ns = !system('unshare -Urm sh -c "mount --bind /tmp /mnt && exec unshare --user --map-user=4242 --map-group=4242 true" >/dev/null 2>&1');
-plan tests => 6, need { 'unprivileged user and mount namespaces (unshare -Urm)' => $ns,
+# (a server of its own, event MPM: run once, in the event pass)
+plan tests => 6, need need_apache_mpm('event'), { 'unprivileged user and mount namespaces (unshare -Urm)' => $ns,
                         'the HTTPS simulator (PC_TLS_CA)' => ($ENV{PC_TLS_CA} && -s $ENV{PC_TLS_CA}) };
 
 my $dir = serverroot() . '/logs/t46';
