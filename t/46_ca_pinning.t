@@ -2,11 +2,12 @@
 # item 8).  Debian's libcurl also reads the CA directory it was built with
 # (/etc/ssl/certs), so the test makes the HTTPS simulator's self-signed
 # certificate trusted there - for one web server only: it runs in a user
-# and mount namespace where a scratch directory (the system bundle, plus
-# the simulator's certificate under its hash name) is mounted over
+# and mount namespace where a scratch directory (a CA file, plus the
+# simulator's certificate under its hash name) is mounted over
 # /etc/ssl/certs.  Without the directive that server trusts the simulator
-# (the setup works); with the directive naming another CA it must refuse
-# it; with the directive naming the simulator's certificate it trusts it.
+# (the setup works); with the directive naming another CA (the one in the
+# scratch CA file) it must refuse it; with the directive naming the
+# simulator's certificate it trusts it.
 use strict;
 use warnings FATAL => 'all';
 use FindBin;
@@ -26,14 +27,15 @@ my $dir = serverroot() . '/logs/t46';
 my $certs = "$dir/sslcerts";
 mkdir $dir;
 mkdir $certs;
-my $bundle = '/etc/ssl/certs/ca-certificates.crt';
--s $bundle ? copy($bundle, "$certs/ca-certificates.crt") : open(my $e, '>', "$certs/ca-certificates.crt");
-chomp(my $hash = `openssl x509 -hash -noout -in $ENV{PC_TLS_CA}`);
-die "openssl x509 -hash failed\n" unless $hash =~ /^[0-9a-f]{8}$/;
-copy($ENV{PC_TLS_CA}, "$certs/$hash.0") or die "copy: $!";
 system("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 "
        . "-subj /CN=t46-other-ca -keyout $dir/other-ca.key -out $dir/other-ca.pem >/dev/null 2>&1") == 0
     or die "cannot make the other CA\n";
+# libcurl's built-in CA file must exist there; it holds only the other CA,
+# so the simulator is trusted through the CA directory alone.
+copy("$dir/other-ca.pem", "$certs/ca-certificates.crt") or die "copy: $!";
+chomp(my $hash = `openssl x509 -hash -noout -in $ENV{PC_TLS_CA}`);
+die "openssl x509 -hash failed\n" unless $hash =~ /^[0-9a-f]{8}$/;
+copy($ENV{PC_TLS_CA}, "$certs/$hash.0") or die "copy: $!";
 
 my $tls = $ENV{PC_SIM_TLS_PORT};
 my %ca = (none => '', other => "PingOneCACertificateFile $dir/other-ca.pem",
@@ -47,6 +49,7 @@ my $srv = extra_server(
 PingOneAPIBaseURL https://127.0.0.1:$tls/v1
 PingOneAuthBaseURL https://127.0.0.1:$tls
 PingOneConsentCacheTTL 0 0
+PingOneTimeout 10000 5000
 #CA
 <Location />
     Require all granted
