@@ -8,6 +8,7 @@
  * (PingOne client, JSON, decision) in src/.
  */
 #include "pc_apache.h"
+#include "pc_handlers.h"
 
 #include "http_request.h"
 #include "ap_provider.h"
@@ -16,6 +17,7 @@ static void pc_register_hooks(apr_pool_t *p)
 {
     ap_hook_pre_config(pc_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(pc_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(pc_handlers_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_test_config(pc_test_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(pc_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     /* After authentication (check_user_id), before mod_authz_core, so a

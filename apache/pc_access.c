@@ -1,12 +1,14 @@
 /*
  * pc_access.c - the consent check on a request: finding the user, running
- * the lookup at most once per request, and the access-phase hook for
- * `PingOneConsent On` (check_authz, and fixups for requests that had no
- * authorization pass).  `Require pingone-consent` is in pc_authz.c; how a
+ * the lookup at most once per request, and the access-phase hooks for
+ * `PingOneConsent On` (check_authz, and fixups: the last word for every
+ * request, main request, subrequest or internal redirect, whose own
+ * section says On).  `Require pingone-consent` is in pc_authz.c; how a
  * decision becomes a response is in pc_respond.c.
  */
 #include "pc_apache.h"
 #include "pc_child.h"
+#include "pc_handlers.h"
 #include "pc_lookup_glue.h"
 #include "pc_metrics.h"
 #include "pc_text.h"
@@ -35,17 +37,28 @@ static int looked_up(const pc_req_state *st)
     return st->state != PC_ST_NONE && st->state != PC_ST_NOUSER;
 }
 
-/* The authenticated user as configured (REMOTE_USER or env:NAME). */
+/* The request that made r: a subrequest's main request, or the request an
+ * internal redirect replaced. */
+static request_rec *maker_of(const request_rec *r)
+{
+    return r->main ? r->main : r->prev;
+}
+
+/* The authenticated user as configured (REMOTE_USER or env:NAME).  The
+ * variable may be set only in the request that made this one: a
+ * subrequest's copy of the variables can miss later ones, and an internal
+ * redirect sees them renamed REDIRECT_NAME. */
 static const char *find_user(request_rec *r, const pc_dir_conf *dc)
 {
+    const request_rec *q;
     const char *u;
 
     if (dc->user_env == NULL)
         return r->user;
-    u = apr_table_get(r->subprocess_env, dc->user_env);
-    if (u == NULL && r->main)
-        u = apr_table_get(r->main->subprocess_env, dc->user_env);
-    return u;
+    for (q = r; q; q = maker_of(q))
+        if ((u = apr_table_get(q->subprocess_env, dc->user_env)) != NULL)
+            return u;
+    return NULL;
 }
 
 static pc_req_state *bad_user(pc_req_state *st, const char *reason)
@@ -118,7 +131,8 @@ static int user_id_of(request_rec *r, const pc_dir_conf *dc,
 
     if (!dc->user_is_name) {
         if (pc_is_uuid(st->user)) {
-            st->user_id = st->user;
+            /* One spelling keys the cache, so a purge by ID reaches it. */
+            st->user_id = pc_uuid_lower(r->pool, st->user);
             return 1;
         }
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
@@ -143,6 +157,29 @@ static int user_id_of(request_rec *r, const pc_dir_conf *dc,
     }
     take_outcome(st, &o);
     return 0;
+}
+
+/* What the request that made this one learned about the same user and
+ * application (a page's subrequests, an internal redirect): taken over
+ * rather than looked up again.  Each request still reaches its own verdict
+ * for its own scopes.  0 when there is nothing to take over. */
+static int inherit(pc_req_state *st, request_rec *r, const pc_dir_conf *dc)
+{
+    const request_rec *q = maker_of(r);
+    const pc_req_state *ps;
+
+    if (q == NULL || q->server != r->server)
+        return 0;
+    ps = ap_get_module_config(q->request_config, &pingone_consent_module);
+    if (ps == NULL || !looked_up(ps) || ps->state == PC_ST_CONFIG ||
+        ps->app == NULL || strcmp(ps->app, pc_app_of(dc)) != 0 ||
+        ps->user_is_name != dc->user_is_name || strcmp(ps->user, st->user))
+        return 0;
+    *st = *ps;
+    st->reason = ps->state == PC_ST_BADUSER ? ps->reason : NULL;
+    st->provider_denied = st->provider_failed = 0;
+    st->gated = NULL;
+    return 1;
 }
 
 pc_req_state *pc_request_lookup(request_rec *r, const pc_dir_conf *dc)
@@ -173,6 +210,10 @@ pc_req_state *pc_request_lookup(request_rec *r, const pc_dir_conf *dc)
                      "has no complete PingOne settings (PingOneEnvironmentID,"
                      " PingOneClientID, PingOneClientSecret)",
             pc_log_safe(r->pool, r->uri, 200)));
+    if (inherit(st, r, dc))
+        return st;
+    st->app = pc_app_of(dc);
+    st->user_is_name = dc->user_is_name;
     if (!user_id_of(r, dc, sc, client, st))
         return st;
     key.env_id = sc->env_id;
@@ -184,7 +225,7 @@ pc_req_state *pc_request_lookup(request_rec *r, const pc_dir_conf *dc)
     return take_outcome(st, &o);
 }
 
-/* ---- PingOneConsent On: check_authz hook, before mod_authz_core ---------- */
+/* ---- PingOneConsent On: check_authz and fixups ------------------------ */
 
 /* The verdict of the consent (or the bad user) for dc's scopes. */
 static void verdict(pc_verdict_t *v, request_rec *r, const pc_dir_conf *dc,
@@ -198,39 +239,48 @@ static void verdict(pc_verdict_t *v, request_rec *r, const pc_dir_conf *dc,
     pc_decide(v, st->consent, dc->scopes, apr_time_now(), r->pool);
 }
 
-int pc_check_authz(request_rec *r)
+/* A request that reached the end of the access phases with no identity at
+ * all: PingOneConsent On cannot check it, so it is refused. */
+static int no_identity(request_rec *r, const pc_dir_conf *dc)
 {
-    pc_dir_conf *dc = pc_dir(r);
-    pc_req_state *st;
+    apr_table_setn(r->notes, PC_NOTE, "deny:no-user-id");
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "PC00117: %s has no identity (%s) although PingOneConsent "
+                  "is On there: refused (403)",
+                  pc_log_safe(r->pool, r->uri, 200),
+                  dc->user_env ? dc->user_env : "REMOTE_USER");
+    return HTTP_FORBIDDEN;
+}
+
+/* PingOneConsent On for this request: DECLINED lets it go on.  last_word:
+ * the request would be served if this let it go (fixups), so a request
+ * without identity is refused; before that, authentication may still
+ * name the user. */
+static int consent_gate(request_rec *r, const pc_dir_conf *dc,
+                        pc_req_state *st, int last_word)
+{
     pc_verdict_t v;
 
-    if (!dc->enabled && !dc->require_used)
-        return DECLINED;
-    st = pc_request_lookup(r, dc);
     switch (st->state) {
     case PC_ST_NOUSER:
-        return DECLINED;
+        return last_word ? no_identity(r, dc) : DECLINED;
     case PC_ST_CONFIG:
         apr_table_setn(r->notes, PC_NOTE, st->reason);
         pc_metrics_decision(r, st->reason, NULL);
         return HTTP_INTERNAL_SERVER_ERROR;
     case PC_ST_ERROR:
-        /* PingOneConsent On needs the consent: fail closed (503).  With
-         * Require lines only, other lines may decide without it. */
-        return dc->enabled ? pc_unavailable(r, st)
-                           : pc_require_error_pass(r, st);
+        return pc_unavailable(r, st);  /* PingOneConsent On fails closed */
+    case PC_ST_FAIL_OPEN:
+        pc_export_allow(r, dc, st);
+        st->gated = dc;
+        return DECLINED;
     default:
         break;
-    }
-    if (!dc->enabled)
-        return pc_require_pass(r, dc, st);
-    if (st->state == PC_ST_FAIL_OPEN) {
-        pc_export_allow(r, dc, st);
-        return DECLINED;
     }
     verdict(&v, r, dc, st);
     if (v.result == PC_ALLOW) {
         pc_export_allow(r, dc, st);
+        st->gated = dc;
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "PC00112: consent allows user %s", st->user_id);
         return DECLINED; /* let Require and other authz run as configured */
@@ -239,17 +289,56 @@ int pc_check_authz(request_rec *r)
     return pc_deny_status(r, dc);
 }
 
-/* Runs `PingOneConsent On` for requests whose authorization needed no
- * authentication pass (e.g. `Require all granted` with the user taken from
- * env:NAME), so the check cannot be skipped by the shape of the Require
- * lines. */
+int pc_check_authz(request_rec *r)
+{
+    pc_dir_conf *dc = pc_dir(r);
+    int gate = dc->enabled && !pc_endpoint_mounted(r);
+    pc_req_state *st;
+
+    if (!gate && !dc->require_used)
+        return DECLINED;
+    st = pc_request_lookup(r, dc);
+    if (gate)
+        return consent_gate(r, dc, st, 0);
+    switch (st->state) {
+    case PC_ST_NOUSER:
+        return DECLINED;
+    case PC_ST_CONFIG:
+        apr_table_setn(r->notes, PC_NOTE, st->reason);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    case PC_ST_ERROR:
+        /* Other Require lines may decide without the consent. */
+        return pc_require_error_pass(r, st);
+    default:
+        return pc_require_pass(r, dc, st);
+    }
+}
+
+/* The last word of `PingOneConsent On`, for every request whose own section
+ * says On - main request, subrequest (mod_include, mod_dir, mod_negotiation,
+ * mod_autoindex, mod_rewrite's look-ahead...) or internal redirect - and
+ * whatever its Require lines let through without an authorization pass.
+ * A request that check_authz already let pass under the same settings goes
+ * on at once; a subrequest of the same user takes over what its main
+ * request learned (pc_request_lookup).  The module's own endpoints, where
+ * the server configuration mounts them, have their own access control
+ * (PingOne calls the webhook without any identity). */
 int pc_fixups(request_rec *r)
 {
     pc_dir_conf *dc = pc_dir(r);
-    pc_req_state *st =
-        ap_get_module_config(r->request_config, &pingone_consent_module);
+    pc_req_state *st;
+    int rc;
 
-    if (!dc->enabled || r->main != NULL || (st && looked_up(st)))
+    if (!dc->enabled)
         return DECLINED;
-    return pc_check_authz(r);
+    st = req_state(r);
+    if (st->gated == dc || pc_endpoint_mounted(r))
+        return DECLINED;
+    rc = consent_gate(r, dc, pc_request_lookup(r, dc), 1);
+    if (rc != DECLINED && r->main)
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "PC00118: subrequest for %s made by %s refused (%d)",
+                      pc_log_safe(r->pool, r->uri, 200),
+                      pc_log_safe(r->pool, r->main->uri, 200), rc);
+    return rc;
 }

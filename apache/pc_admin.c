@@ -5,6 +5,14 @@
  * consent (read a user's consent live from PingOne) or watch-job (follow
  * an OATH token revoke job and drop decisions when it is DONE).  Every
  * action is logged with who asked.
+ *
+ * Who may drive it (docs/security.md): besides the Require lines of its
+ * section, a request must name this server in its Host header (no DNS
+ * rebinding), must not come from another site (Sec-Fetch-Site, Origin),
+ * and a POST must carry the header X-PingOne-Consent-Admin: 1 and its
+ * fields in an application/x-www-form-urlencoded body.  curl and scripts
+ * send that as they please; a browser sends such a header to another
+ * origin only after a CORS preflight, which this handler never grants.
  */
 #include "pc_apache.h"
 #include "pc_child.h"
@@ -23,9 +31,14 @@
 #include "http_log.h"
 #include "http_protocol.h"
 
+#include <apr_fnmatch.h>
 #include <apr_strings.h>
 
+#include <arpa/inet.h>
+
 APLOG_USE_MODULE(pingone_consent);
+
+#define PC_ADMIN_HEADER "X-PingOne-Consent-Admin"
 
 /* One admin request: its form and who asked. */
 typedef struct admin_t {
@@ -384,6 +397,121 @@ static int watch_job(const admin_t *a)
     return job_answer(r, HTTP_OK, job_id, job, polls, dropped);
 }
 
+/* ---- who may drive it ------------------------------------------------------ */
+
+static int is_ip_literal(request_rec *r, const char *host)
+{
+    unsigned char buf[16];
+    apr_size_t n = strlen(host);
+
+    if (n > 2 && host[0] == '[' && host[n - 1] == ']')
+        host = apr_pstrmemdup(r->pool, host + 1, n - 2);
+    return inet_pton(AF_INET, host, buf) == 1 ||
+           inet_pton(AF_INET6, host, buf) == 1;
+}
+
+static int in_names(const apr_array_header_t *names, const char *host,
+                    int patterns)
+{
+    int i;
+
+    for (i = 0; names && i < names->nelts; i++) {
+        const char *n = APR_ARRAY_IDX(names, i, const char *);
+        if (patterns ? apr_fnmatch(n, host, APR_FNM_CASE_BLIND) == APR_SUCCESS
+                     : strcasecmp(n, host) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* 1 when the request's host names this server: its ServerName or a
+ * ServerAlias, a name PingOneAdminHosts lists, localhost or an IP
+ * address.  A name someone else controls that resolves to this server
+ * (DNS rebinding) is none of these. */
+static int host_is_ours(request_rec *r, const pc_dir_conf *dc)
+{
+    const char *host = r->hostname;
+
+    if (host == NULL || *host == '\0')
+        return 1; /* HTTP/1.0 without Host: no browser sends that */
+    return strcasecmp(host, "localhost") == 0 || is_ip_literal(r, host) ||
+           (r->server->server_hostname &&
+            strcasecmp(host, r->server->server_hostname) == 0) ||
+           in_names(r->server->names, host, 0) ||
+           in_names(r->server->wild_names, host, 1) ||
+           in_names(dc->admin_hosts, host, 1);
+}
+
+/* Why the request comes from another site, or NULL.  Sec-Fetch-Site is
+ * sent by current browsers with every request; Origin with every
+ * cross-origin POST (and "null" from opaque origins). */
+static const char *cross_site(request_rec *r)
+{
+    const char *site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
+    const char *origin = apr_table_get(r->headers_in, "Origin");
+    const char *host = apr_table_get(r->headers_in, "Host");
+    const char *authority;
+
+    if (site && strcasecmp(site, "same-origin") != 0 &&
+        strcasecmp(site, "none") != 0)
+        return apr_pstrcat(r->pool, "Sec-Fetch-Site: ",
+                           pc_log_safe(r->pool, site, 32), NULL);
+    if (origin == NULL)
+        return NULL;
+    authority = strstr(origin, "://");
+    if (authority == NULL || host == NULL || strcasecmp(authority + 3, host))
+        return apr_pstrcat(r->pool, "Origin ",
+                           pc_log_safe(r->pool, origin, 100),
+                           " is not this host", NULL);
+    return NULL;
+}
+
+static int is_form(const char *ct)
+{
+    static const char form[] = "application/x-www-form-urlencoded";
+
+    while (ct && (*ct == ' ' || *ct == '\t'))
+        ct++;
+    return ct && strncasecmp(ct, form, sizeof(form) - 1) == 0 &&
+           (ct[sizeof(form) - 1] == '\0' || ct[sizeof(form) - 1] == ';' ||
+            ct[sizeof(form) - 1] == ' ');
+}
+
+static int refuse(request_rec *r, int status, const char *why)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                  "PC00218: admin request %s %s from %s refused (%d): %s",
+                  r->method, pc_log_safe(r->pool, r->uri, 100),
+                  r->useragent_ip, status, why);
+    return pc_fail_json(r, status, why);
+}
+
+/* DECLINED when the request may go on, else the answer sent. */
+static int admin_allowed(request_rec *r)
+{
+    const char *why, *marker;
+
+    if (!host_is_ours(r, pc_dir(r)))
+        return refuse(r, HTTP_FORBIDDEN, apr_pstrcat(r->pool, "host ",
+                      pc_log_safe(r->pool, r->hostname, 100),
+                      " is not a name of this server (see "
+                      "PingOneAdminHosts)", NULL));
+    if ((why = cross_site(r)) != NULL)
+        return refuse(r, HTTP_FORBIDDEN, apr_pstrcat(r->pool,
+                      "cross-site request (", why, ")", NULL));
+    if (r->method_number != M_POST)
+        return DECLINED;
+    marker = apr_table_get(r->headers_in, PC_ADMIN_HEADER);
+    if (marker == NULL || strcmp(marker, "1") != 0)
+        return refuse(r, HTTP_FORBIDDEN,
+                      "a POST must carry the header " PC_ADMIN_HEADER ": 1");
+    if (!is_form(apr_table_get(r->headers_in, "Content-Type")))
+        return refuse(r, HTTP_UNSUPPORTED_MEDIA_TYPE,
+                      "the fields must be an application/"
+                      "x-www-form-urlencoded body");
+    return DECLINED;
+}
+
 /* ---- dispatch -------------------------------------------------------------- */
 
 static int run_action(const admin_t *a, const char *action)
@@ -409,18 +537,24 @@ int pc_admin_handler(request_rec *r)
     apr_size_t len;
     int rc;
 
-    if (r->method_number == M_GET)
-        return admin_status(r);
-    if (r->method_number != M_POST) {
+    if (r->method_number != M_GET && r->method_number != M_POST) {
         apr_table_setn(r->err_headers_out, "Allow", "GET, POST");
         return HTTP_METHOD_NOT_ALLOWED;
     }
+    if ((rc = admin_allowed(r)) != DECLINED)
+        return rc;
+    if (r->method_number == M_GET)
+        return admin_status(r);
     if ((rc = pc_read_body(r, 8192, &body, &len)) != OK)
         return rc;
+    if (len == 0 && r->args)
+        return pc_fail_json(r, HTTP_BAD_REQUEST, "the fields belong in the "
+                            "body (application/x-www-form-urlencoded), not "
+                            "in the query string");
     a.r = r;
     a.ctx = pc_ctx_of(r);
     a.who = r->user ? r->user : r->useragent_ip;
-    a.form = parse_form(r, len ? body : r->args);
+    a.form = parse_form(r, body);
     action = arg(&a, "action");
     if (action == NULL || (rc = run_action(&a, action)) < 0)
         return pc_fail_json(r, HTTP_BAD_REQUEST,

@@ -98,6 +98,8 @@ typedef struct pc_dir_conf {
     int require_used;           /* Require pingone-consent in this section */
     apr_array_header_t *require_lines; /* their scope lists (arrays) */
     const char *webhook_auth;   /* PingOneWebhookAuthorization (secret) */
+    apr_array_header_t *admin_hosts; /* PingOneAdminHosts: host names (or
+                                   patterns) the admin endpoint answers */
 } pc_dir_conf;
 
 /* What one request learned (request_config), shared by the access hook
@@ -124,6 +126,10 @@ typedef struct pc_req_state {
     int provider_denied;        /* our Require line denied (this pass) */
     int provider_failed;        /* our Require line was reached while
                                    PingOne could not answer */
+    const char *app;            /* the application looked up (ID or name) */
+    int user_is_name;           /* st->user was a username */
+    const pc_dir_conf *gated;   /* PingOneConsent On let this request pass
+                                   under this section's settings */
 } pc_req_state;
 
 static inline pc_srv_conf *pc_srv(const server_rec *s)

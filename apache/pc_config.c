@@ -177,5 +177,6 @@ void *pc_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     m->require_used = add->require_used || m->require_used;
     TAKE_PTR(require_lines);
     TAKE_PTR(webhook_auth);
+    TAKE_PTR(admin_hosts);
     return m;
 }

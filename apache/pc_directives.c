@@ -470,6 +470,27 @@ static const char *set_webhook_auth(cmd_parms *cmd, void *d, const char *arg)
     return NULL;
 }
 
+/* Host names, or patterns as in ServerAlias: letters, digits, '-', '.',
+ * '*' and '?'. */
+static const char *add_admin_host(cmd_parms *cmd, void *d, const char *arg)
+{
+    pc_dir_conf *dc = d;
+    const char *c;
+
+    if (*arg == '\0' || strlen(arg) > 253)
+        return cmd_err(cmd, "a host name is 1..253 characters");
+    for (c = arg; *c; c++) {
+        if (!apr_isalnum(*c) && !strchr("-.*?", *c))
+            return cmd_err(cmd, "a host name (or a pattern with * and ?) "
+                                "without port, e.g. admin.example.com");
+    }
+    if (dc->admin_hosts == NULL)
+        dc->admin_hosts = apr_array_make(cmd->pool, 2, sizeof(const char *));
+    APR_ARRAY_PUSH(dc->admin_hosts, const char *) = apr_pstrdup(cmd->pool,
+                                                                arg);
+    return NULL;
+}
+
 const command_rec pc_cmds[] = {
     AP_INIT_TAKE1("PingOneEnvironmentID", set_env_id, NULL, RSRC_CONF,
                   "PingOne environment ID (UUID)"),
@@ -541,5 +562,9 @@ const command_rec pc_cmds[] = {
     AP_INIT_TAKE1("PingOneWebhookAuthorization", set_webhook_auth, NULL,
                   ACCESS_CONF | RSRC_CONF,
                   "The exact Authorization header PingOne's webhook sends"),
+    AP_INIT_ITERATE("PingOneAdminHosts", add_admin_host, NULL,
+                    ACCESS_CONF | RSRC_CONF,
+                    "Host names the admin endpoint answers to besides "
+                    "ServerName/ServerAlias, localhost and IP addresses"),
     {NULL}};
 

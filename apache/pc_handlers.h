@@ -19,6 +19,16 @@ int pc_send_json(request_rec *r, int status, const char *json);
 /* Answer {"error": why}. */
 int pc_fail_json(request_rec *r, int status, const char *why);
 
+/* post_config: note where the server configuration mounts handlers
+ * (SetHandler); the handlers run nowhere else. */
+int pc_handlers_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                            apr_pool_t *ptemp, server_rec *s);
+
+/* 1 when the server configuration mounts the webhook or admin handler for
+ * r: such a request has its own access control and is not gated by
+ * PingOneConsent (PingOne calls the webhook without any identity). */
+int pc_endpoint_mounted(request_rec *r);
+
 int pc_webhook_handler(request_rec *r);
 int pc_admin_handler(request_rec *r);
 

@@ -13,6 +13,7 @@
 #include "http_protocol.h"
 
 #include <apr_strings.h>
+#include <apr_uri.h>
 
 APLOG_USE_MODULE(pingone_consent);
 
@@ -53,11 +54,39 @@ void pc_log_deny(request_rec *r, const pc_dir_conf *dc,
                   reason, dc->deny_redirect ? " (redirecting)" : "");
 }
 
+/* The URL to come back to after consenting: the path and query of the
+ * request line as the client sent them (the initial request's, even from
+ * a subrequest or after an internal redirect), parsed, under this
+ * server's own scheme, name and port as httpd builds self-referential URLs
+ * (ServerName or Host per UseCanonicalName).  Never the request target as
+ * is: an absolute-form target (GET http://host/path) would bring the
+ * client's host name along. */
+static const char *return_url(request_rec *r)
+{
+    const request_rec *first = r;
+    const char *target;
+    apr_uri_t u;
+
+    while (first->main || first->prev)
+        first = first->main ? first->main : first->prev;
+    target = first->unparsed_uri ? first->unparsed_uri : "/";
+    while (target[0] == '/' && target[1] == '/')
+        target++; /* a path, as httpd reads it, not a network path */
+    if (apr_uri_parse(r->pool, target, &u) != APR_SUCCESS ||
+        u.path == NULL || u.path[0] != '/')
+        u.path = "/";
+    return ap_construct_url(r->pool,
+                            u.query ? apr_pstrcat(r->pool, u.path, "?",
+                                                  u.query, NULL)
+                                    : u.path,
+                            r);
+}
+
 /* The redirect target for a user without consent, with return_to. */
 static const char *deny_location(request_rec *r, const pc_dir_conf *dc)
 {
     const char *target = dc->deny_redirect;
-    const char *back = ap_construct_url(r->pool, r->unparsed_uri, r);
+    const char *back = return_url(r);
 
     if (target[0] == '/')
         target = ap_construct_url(r->pool, target, r);

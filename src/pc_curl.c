@@ -135,8 +135,13 @@ static CURL *prepared_handle(pc_curl_t *t)
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, t->ssl_verify ? 1L : 0L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, t->ssl_verify ? 2L : 0L);
-    if (t->ca_file)
+    if (t->ca_file) {
+        /* The file is then the only trust anchor: libcurl would otherwise
+         * also read the CA directory it was built with (Debian:
+         * /etc/ssl/certs), and a private CA would pin nothing. */
         curl_easy_setopt(h, CURLOPT_CAINFO, t->ca_file);
+        curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
+    }
     if (t->share)
         curl_easy_setopt(h, CURLOPT_SHARE, t->share);
     return h;

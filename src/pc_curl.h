@@ -16,8 +16,9 @@ typedef struct pc_curl_t pc_curl_t;
 apr_status_t pc_curl_global_init(void);
 
 /* A transport living in pool p (handles are cleaned up with it).
- * ca_file may be NULL (system store); ssl_verify 0 disables peer and host
- * verification (the caller warns). */
+ * ca_file may be NULL (the system store: libcurl's built-in CA file and
+ * directory); when set, it is the only trust anchor.  ssl_verify 0
+ * disables peer and host verification (the caller warns). */
 pc_curl_t *pc_curl_create(apr_pool_t *p, const char *ca_file, int ssl_verify);
 
 /* pc_transport_fn; the baton is the pc_curl_t. */

@@ -8,7 +8,7 @@ use Apache::Test;
 use Apache::TestUtil;
 use PCTest;
 
-plan tests => 10;
+plan tests => 11;
 sim_reset();
 
 # Basic auth as frank (no consent); the identity checked is the variable.
@@ -32,7 +32,12 @@ $r = req('/envonly/index.html', headers => {'X-Test-Sub' => $U{alice}});
 ok t_cmp($r->{status}, 200, 'envonly: alice -> 200');
 $r = req('/envonly/index.html', headers => {'X-Test-Sub' => $U{bob}});
 ok t_cmp($r->{status}, 403, 'envonly: bob -> 403');
+# No identity at all where PingOneConsent is On: refused, never served
+# (issue 12, item 2).
 sim(POST => '/__control/reset-counts');
+$m = decision_mark();
 $r = req('/envonly/index.html');
-ok t_cmp($r->{status}, 200, 'envonly: no user at all -> the check does not run');
+ok t_cmp($r->{status}, 403, 'envonly: no user at all -> 403');
+($line) = decision_since($m);
+ok t_cmp($line, qr/ 403 deny:no-user-id /, 'note deny:no-user-id');
 ok t_cmp(counts()->{consents}, 0, 'and PingOne is not asked');

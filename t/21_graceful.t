@@ -87,7 +87,7 @@ for my $i (1 .. 4000) {
 ok t_cmp($bad, 0, '4000 distinct users: all answered (403, unknown users)');
 # (Earlier versions kept per-process copies that a purge dropped: the
 # purge of some other user stays, harmless.)
-my $pr = HTTP::Tiny->new(timeout => 10)->post_form(
+my $pr = admin_post(
     'http://' . Apache::TestRequest::hostport() . '/pingone/admin',
     {action => 'purge-user', user => 'e4100000-0000-4000-8000-000000000001'});
 die "admin purge: $pr->{status}\n" unless $pr->{status} == 200;

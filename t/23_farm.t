@@ -85,7 +85,7 @@ ok t_cmp(on_b($f)->{status}, 403, 'B denies on the next request');
 # Purge-all on A reaches B within a second.
 on_b($g);
 ok t_cmp(on_b($g)->{headers}{'x-pc-source'}, 'cache', 'g cached on B');
-my $r = $http->post_form("http://$hp/pingone/admin", {action => 'purge-all'});
+my $r = admin_post("http://$hp/pingone/admin", {action => 'purge-all'});
 ok t_cmp($r->{status}, 200, 'purge-all on A');
 sleep 1.2;
 ok t_cmp(on_b($g)->{headers}{'x-pc-source'}, 'pingone', 'B asks PingOne again after the purge');

@@ -89,10 +89,10 @@ ok t_cmp($st->{counters}{webhook_refused} >= 3 ? 1 : 0, 1, 'webhook counters (re
 ok t_cmp($st->{pingone_latency_ms}{p50} >= 1 ? 1 : 0, 1, 'PingOne latency percentiles');
 ok t_cmp($st->{token_expires_in} > 0 ? 1 : 0, 1, 'token expiry, never the token');
 ok t_cmp($st->{cache}{entries} > 0 ? 1 : 0, 1, "cache entries counted ($st->{cache}{entries})");
-$res = $http->post_form($admin, {action => 'purge-user', user => $u2});
+$res = admin_post($admin, {action => 'purge-user', user => $u2});
 ok t_cmp($res->{status}, 200, 'purge-user');
 ok t_cmp(as($u2)->{headers}{'x-pc-source'}, 'pingone', 'purged user asks PingOne again');
 as($u2);
-$res = $http->post_form($admin, {action => 'purge-all'});
+$res = admin_post($admin, {action => 'purge-all'});
 ok t_cmp($res->{status}, 200, 'purge-all');
 ok t_cmp(as($u2)->{headers}{'x-pc-source'}, 'pingone', 'after purge-all: PingOne again');

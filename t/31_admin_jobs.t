@@ -19,7 +19,7 @@ sub as { my ($id) = @_; req('/index.html', vhost => 'pc_cache', headers => {'X-T
 my $hp = Apache::TestRequest::hostport();
 my $admin = "http://$hp/pingone/admin";
 my $http = HTTP::Tiny->new(timeout => 60);
-sub act { my $r = $http->post_form($admin, {@_}); ($r, eval { decode_json($r->{content}) } || {}) }
+sub act { my $r = admin_post($admin, {@_}); ($r, eval { decode_json($r->{content}) } || {}) }
 
 # Live consent by ID.
 my $c = sim(POST => '/__control/consents', {user_id => $U{carol}, application_id => $PCTest::APP1,

@@ -55,7 +55,7 @@ my $v = 'eb000000-0000-4000-8000-000000000002';
 sim(POST => '/__control/consents', {user_id => $v, application_id => $PCTest::APP1, scope => ['openid']});
 sim(POST => '/__control/reset-counts');
 $pid = slow_lookup(1200, sub { as($v)->{status} == 200 });
-$r = $http->post_form("http://$hp/pingone/admin", {action => 'purge-user', user => $v});
+$r = admin_post("http://$hp/pingone/admin", {action => 'purge-user', user => $v});
 ok t_cmp($r->{status}, 200, 'admin purge during the lookup');
 waitpid($pid, 0);
 ok t_cmp($? >> 8, 0, 'in-flight request allowed');
@@ -65,7 +65,7 @@ ok t_cmp(as($v)->{headers}{'x-pc-source'}, 'cache', 'and that answer is cached a
 # 3. A purge well before the lookup does not stop caching (only races do).
 my $w = 'eb000000-0000-4000-8000-000000000003';
 sim(POST => '/__control/consents', {user_id => $w, application_id => $PCTest::APP1, scope => ['openid']});
-$http->post_form("http://$hp/pingone/admin", {action => 'purge-user', user => $w});
+admin_post("http://$hp/pingone/admin", {action => 'purge-user', user => $w});
 sleep 1.2;   # past the tombstone's clock-skew slack
 as($w);
 ok t_cmp(as($w)->{headers}{'x-pc-source'}, 'cache', 'purge long before: the answer is cached');

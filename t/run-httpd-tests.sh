@@ -134,7 +134,7 @@ for remote in ${PC_REMOTE_CACHES:-}; do
   echo "# ---- Apache::Test, event MPM, $remote cache on 127.0.0.1:$port ----"
   # t/22_remote_cache.t stops the cache server: it runs last.
   PC_CACHE_SERVER_PID=$server run_suite event "$remote:127.0.0.1:$port" \
-    ${PC_REMOTE_FILES:-t/20_cache.t t/23_farm.t t/32_purge_race.t t/52_feed_farm.t t/22_remote_cache.t}
+    ${PC_REMOTE_FILES:-t/20_cache.t t/23_farm.t t/32_purge_race.t t/43_farm_purge.t t/52_feed_farm.t t/22_remote_cache.t}
   kill $server 2>/dev/null; wait $server 2>/dev/null
 done
 exit $rc

@@ -32,7 +32,7 @@ admin_cmd() {
   local url="http://127.0.0.1:$port/pingone/admin" f fields=""
   if [ $# -eq 0 ]; then echo "curl -s $url"; return; fi
   for f in "${@:2}"; do fields="$fields -d $f"; done
-  echo "curl -s -d action=$1$fields $url"
+  echo "curl -s -H 'X-PingOne-Consent-Admin: 1' -d action=$1$fields $url"
 }
 
 stop() {

@@ -13,7 +13,7 @@ use Apache::TestRequest ();
 
 our @EXPORT = qw(%U req sim sim_reset counts decision_mark decision_since
                  log_mark log_since sim_port sim_fault serverroot
-                 concurrently slow_lookup sim_tls extra_server);
+                 concurrently slow_lookup sim_tls extra_server admin_post);
 
 # PingOne user IDs of the seeded users (t/sim/seed.json).
 our %U = (
@@ -91,7 +91,7 @@ sub slow_lookup {
 # or several servers): its httpd.conf is a common head (event MPM unless
 # mpm => ..., the module, the simulator's PingOne settings, users from the
 # X-Test-Sub header) plus $o{conf}.  Returns a hash: port, dir, get(path,
-# sub), stop(), error_log().
+# sub), admin(path, form), stop(), error_log().
 sub extra_server {
     my (%o) = @_;
     require IO::Socket::INET;
@@ -127,7 +127,8 @@ $o{conf}
 EOC
     close $fh;
     my $httpd = Apache::Test::vars('httpd');
-    system($httpd, '-f', "$dir/httpd.conf", '-k', 'start') == 0
+    # launch => [...]: a command that runs the rest (e.g. in a namespace)
+    system(@{ $o{launch} || [] }, $httpd, '-f', "$dir/httpd.conf", '-k', 'start') == 0
         or die "$name: httpd did not start\n";
     my $http = HTTP::Tiny->new(timeout => 30, max_redirect => 0);
     my %srv = (port => $port, dir => $dir);
@@ -137,6 +138,7 @@ EOC
         return $http->get("http://127.0.0.1:$port$path", {headers => \%h});
     };
     $srv{post_form} = sub { $http->post_form("http://127.0.0.1:$port$_[0]", $_[1]) };
+    $srv{admin} = sub { admin_post("http://127.0.0.1:$port$_[0]", $_[1]) };
     $srv{stop} = sub {
         system($httpd, '-f', "$dir/httpd.conf", '-k', 'stop');
         for (1 .. 100) { last unless -e "$dir/httpd.pid"; sleep 0.05 }
@@ -147,6 +149,15 @@ EOC
     };
     for (1 .. 200) { last if $srv{get}->('/')->{status} != 599; sleep 0.05 }
     return \%srv;
+}
+
+# A POST to the admin endpoint in the form docs/operations.md documents: the
+# fields in an application/x-www-form-urlencoded body and the header
+# X-PingOne-Consent-Admin: 1 (which no cross-site page can send).
+sub admin_post {
+    my ($url, $form, %h) = @_;
+    return HTTP::Tiny->new(timeout => 60)->post_form(
+        $url, $form, {headers => {'X-PingOne-Consent-Admin' => '1', %h}});
 }
 
 sub sim_port {
