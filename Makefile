@@ -101,16 +101,32 @@ test-deb:
 	prove -v --exec bash tools/test-deb.sh
 
 # --- tests ---------------------------------------------------------------
-$(BUILD)/unit/%: t/unit/%.c $(CORE_SRC) $(HEADERS) t/unit/tap.h t/unit/redis_harness.h
-	@mkdir -p $(dir $@)
-	$(CC) $(UNIT_CFLAGS) $< $(CORE_SRC) $(PKG_LIBS) -o $@
+# The core is compiled once with the sanitizers into a static library that
+# every unit test and fuzz replay links (not once per test program).
+UNIT_OBJ  := $(patsubst %.c,$(BUILD)/unit-obj/%.o,$(CORE_SRC))
+UNIT_LIB  := $(BUILD)/unit-obj/libpc.a
 
-# The table's test widens the window of a half-done write (see pc_table.c).
-$(BUILD)/unit/test_table: UNIT_CFLAGS += -DPC_TABLE_TEST_WINDOW
-
-$(BUILD)/unit/%_fed7: t/unit/%.c $(CORE_SRC) $(HEADERS) t/unit/tap.h
+$(BUILD)/unit-obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(UNIT_CFLAGS) -DPC_JSON_FEED_MAX=7 $< $(CORE_SRC) $(PKG_LIBS) -o $@
+	$(CC) $(UNIT_CFLAGS) -c $< -o $@
+
+$(UNIT_LIB): $(UNIT_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/unit/%: t/unit/%.c $(UNIT_LIB) $(HEADERS) t/unit/tap.h t/unit/redis_harness.h
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) $< $(UNIT_LIB) $(PKG_LIBS) -o $@
+
+# The table's test widens the window of a half-done write (see pc_table.c):
+# its own pc_table, linked before the library's.
+$(BUILD)/unit/test_table: t/unit/test_table.c src/pc_table.c $(UNIT_LIB) $(HEADERS) t/unit/tap.h
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) -DPC_TABLE_TEST_WINDOW $< src/pc_table.c $(UNIT_LIB) $(PKG_LIBS) -o $@
+
+$(BUILD)/unit/%_fed7: t/unit/%.c src/pc_json.c $(UNIT_LIB) $(HEADERS) t/unit/tap.h
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) -DPC_JSON_FEED_MAX=7 $< src/pc_json.c $(UNIT_LIB) $(PKG_LIBS) -o $@
 
 # pc_rcall.c is Apache glue with no httpd code behind it (socache types
 # only): unit-tested against a fake provider.
@@ -131,10 +147,10 @@ FUZZ_TARGETS := consent token job webhook cache directives hmac activity
 FUZZ_SECONDS ?= 60
 FUZZ_REPLAY  := $(patsubst %,$(BUILD)/fuzz/replay_%,$(FUZZ_TARGETS))
 
-$(BUILD)/fuzz/replay_%: fuzz/fuzz_targets.c fuzz/replay.c $(CORE_SRC) $(HEADERS)
+$(BUILD)/fuzz/replay_%: fuzz/fuzz_targets.c fuzz/replay.c $(UNIT_LIB) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(UNIT_CFLAGS) -Wno-missing-prototypes -DPC_FUZZ_$(shell echo $* | tr a-z A-Z) \
-	  fuzz/fuzz_targets.c fuzz/replay.c $(CORE_SRC) $(PKG_LIBS) -o $@
+	  fuzz/fuzz_targets.c fuzz/replay.c $(UNIT_LIB) $(PKG_LIBS) -o $@
 
 $(BUILD)/fuzz/fuzz_%: fuzz/fuzz_targets.c $(CORE_SRC) $(HEADERS)
 	@mkdir -p $(dir $@)
