@@ -79,30 +79,12 @@ const char *pc_activity_form(apr_pool_t *p, const char *filter, int limit)
 
 /* ---- a page -------------------------------------------------------------- */
 
-typedef struct arrays_t {
-    pc_json_t *last;
-    int count;
-} arrays_t;
-
-static int count_array(void *baton, const char *key, pc_json_t *val)
-{
-    arrays_t *a = baton;
-
-    (void)key;
-    if (pc_json_is(val, PC_JSON_ARRAY)) {
-        a->last = val;
-        a->count++;
-    }
-    return 0;
-}
-
 /* The item array.  A page that cannot be read fails rather than reading as
  * "no events": the feed would be taken as healthy while it sees nothing. */
 static apr_status_t page_items(pc_json_t **items, pc_json_t *doc,
                                const char **why)
 {
     pc_json_t *emb;
-    arrays_t arrays = {NULL, 0};
     apr_int64_t n = -1;
 
     *items = NULL;
@@ -131,12 +113,11 @@ static apr_status_t page_items(pc_json_t **items, pc_json_t *doc,
         }
     }
     else {
-        pc_json_each_member(emb, count_array, &arrays);
-        if (arrays.count != 1) {
+        if (pc_json_arrays_in(emb, items) != 1) {
+            *items = NULL;
             *why = "_embedded holds no activities array";
             return APR_EGENERAL;
         }
-        *items = arrays.last;
     }
     if (pc_json_array_len(*items) > PAGE_MAX_ITEMS) {
         *why = "a page holds more than 1000 activities";

@@ -148,29 +148,11 @@ typedef struct coll_spec_t {
     const char *not_array;    /* reason: _embedded.<name> is not an array */
 } coll_spec_t;
 
-typedef struct arrays_t {
-    pc_json_t *last;
-    int count;
-} arrays_t;
-
-static int count_array(void *baton, const char *key, pc_json_t *val)
-{
-    arrays_t *a = baton;
-
-    (void)key;
-    if (pc_json_is(val, PC_JSON_ARRAY)) {
-        a->last = val;
-        a->count++;
-    }
-    return 0;
-}
-
 /* The item array of a collection answer, NULL when it has none. */
 static apr_status_t collection_items(pc_json_t **items, pc_json_t *doc,
                                      const coll_spec_t *spec, const char **why)
 {
     pc_json_t *emb;
-    arrays_t arrays = {NULL, 0};
 
     *items = NULL;
     if (!pc_json_is(doc, PC_JSON_OBJECT))
@@ -185,14 +167,14 @@ static apr_status_t collection_items(pc_json_t **items, pc_json_t *doc,
             return fail(why, spec->not_array);
     }
     else if (spec->any_single_array) {
-        pc_json_each_member(emb, count_array, &arrays);
         /* Two or more arrays and none by the expected name: we cannot tell
          * which holds the items, and an empty answer would read as "no
          * consent", so call the answer unusable instead. */
-        if (arrays.count > 1)
+        if (pc_json_arrays_in(emb, items) > 1) {
+            *items = NULL;
             return fail(why, "_embedded holds several arrays and no "
                              "known collection");
-        *items = arrays.last;
+        }
     }
     if (pc_json_array_len(*items) > PC_MAX_ITEMS) {
         *items = NULL;

@@ -309,6 +309,33 @@ int pc_json_each_member(const pc_json_t *obj, pc_json_member_fn *fn,
     return 0;
 }
 
+typedef struct arrays_t {
+    pc_json_t *last;
+    int count;
+} arrays_t;
+
+static int count_array(void *baton, const char *key, pc_json_t *val)
+{
+    arrays_t *a = baton;
+
+    (void)key;
+    if (pc_json_is(val, PC_JSON_ARRAY)) {
+        a->last = val;
+        a->count++;
+    }
+    return 0;
+}
+
+int pc_json_arrays_in(const pc_json_t *obj, pc_json_t **last)
+{
+    arrays_t a = {NULL, 0};
+
+    pc_json_each_member(obj, count_array, &a);
+    if (last)
+        *last = a.last;
+    return a.count;
+}
+
 /* ---- members ------------------------------------------------------------ */
 
 /* An optional string member, owned by the document: *s NULL when absent. */

@@ -113,6 +113,11 @@ typedef int pc_json_member_fn(void *baton, const char *key, pc_json_t *val);
 int pc_json_each_member(const pc_json_t *obj, pc_json_member_fn *fn,
                         void *baton);
 
+/* How many members of obj are arrays; *last (may be NULL) the last of them
+ * (NULL when none).  For collections whose item array is "the one array
+ * under _embedded". */
+int pc_json_arrays_in(const pc_json_t *obj, pc_json_t **last);
+
 /* ---- members (the conventions above) ------------------------------------ */
 
 /* Optional string member copied into p: *out NULL when absent.
