@@ -8,4 +8,4 @@ const char *const pc_counter_names[PC_CNT_MAX] = {
     "errors",        "coalesced",        "fail_open",
     "pingone_calls", "token_calls",      "cache_errors",
     "webhook_accepted", "webhook_refused", "webhook_users_dropped",
-    "budget_exceeded"};
+    "budget_exceeded", "cache_seal_failures"};

@@ -23,6 +23,8 @@ typedef enum {
     PC_CNT_WEBHOOK_REFUSED,  /* deliveries refused (auth, body) */
     PC_CNT_WEBHOOK_DROPPED,  /* users whose decisions a delivery dropped */
     PC_CNT_BUDGET,           /* lookups refused by the PingOne call budget */
+    PC_CNT_SEAL_FAILED,      /* entries of a farm cache ignored: their seal
+                                (PingOneConsentCacheKey) did not verify */
     PC_CNT_MAX
 } pc_counter_e;
 
