@@ -126,7 +126,7 @@ test-unit: $(UNIT_BIN)
 # Every parser of outside input has a libFuzzer target (fuzz/fuzz_targets.c,
 # one build per PC_FUZZ_<NAME>).  `make fuzz` runs each for FUZZ_SECONDS
 # with clang; `make test` replays the corpora under ASan + UBSan with gcc.
-FUZZ_TARGETS := consent token job webhook cache directives hmac
+FUZZ_TARGETS := consent token job webhook cache directives hmac farm
 FUZZ_SECONDS ?= 60
 FUZZ_REPLAY  := $(patsubst %,$(BUILD)/fuzz/replay_%,$(FUZZ_TARGETS))
 
@@ -142,13 +142,15 @@ $(BUILD)/fuzz/fuzz_%: fuzz/fuzz_targets.c $(CORE_SRC) $(HEADERS)
 	  fuzz/fuzz_targets.c $(CORE_SRC) $(PKG_LIBS) -o $@
 
 # The whole Apache::Test suite against a module built with ASan + UBSan
-# (event MPM), then the cache tests again on redis (remote-cache paths:
-# tombstones, the farm); fails on any sanitizer report.
+# (event MPM), then the cache tests again on Redis, through the module's
+# own client and through mod_socache_redis (remote-cache paths: seals,
+# tombstones, the farm, the local tier and its subscriber); fails on any
+# sanitizer report.
 test-asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" all
 	@rm -rf /tmp/pc-asan-reports; mkdir -p /tmp/pc-asan-reports; chmod 1777 /tmp/pc-asan-reports
-	PC_BUILD_DIR=build-asan HTTPD=$(CURDIR)/tools/asan-httpd.sh PC_REMOTE_CACHES=redis \
+	PC_BUILD_DIR=build-asan HTTPD=$(CURDIR)/tools/asan-httpd.sh PC_REMOTE_CACHES="redis-url redis" \
 	  PC_ASAN_LOG=/tmp/pc-asan-reports/asan bash t/run-httpd-tests.sh event
 	@if ls /tmp/pc-asan-reports/asan.* >/dev/null 2>&1; then \
 	  echo "sanitizer reports:"; cat /tmp/pc-asan-reports/asan.* | head -50; exit 1; \

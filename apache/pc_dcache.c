@@ -143,7 +143,7 @@ static apr_status_t socache_get(const unsigned char *key, unsigned int keylen,
 
     if (rv != APR_SUCCESS)
         return rv;
-    if (pc_farm_open(&v, &vn, key, keylen, buf, n, c) != APR_SUCCESS ||
+    if (pc_farm_open(&v, &vn, NULL, key, keylen, buf, n, c) != APR_SUCCESS ||
         vn > *len)
         return APR_NOTFOUND;
     memcpy(val, v, vn);
@@ -420,6 +420,7 @@ static apr_status_t socache_epoch_read(apr_uint32_t *epoch, const pc_ctx_t *c)
     const unsigned char *v;
     apr_size_t vn;
     apr_status_t rv;
+    int old = 0;
 
     *epoch = 0;
     rv = farm_call(PC_RC_RETRIEVE, (const unsigned char *)DC_EPOCH_KEY,
@@ -428,10 +429,16 @@ static apr_status_t socache_epoch_read(apr_uint32_t *epoch, const pc_ctx_t *c)
         return APR_SUCCESS;
     if (rv != APR_SUCCESS)
         return rv;
-    if (pc_farm_open(&v, &vn, DC_EPOCH_KEY, sizeof(DC_EPOCH_KEY) - 1, buf, len,
-                     c) != APR_SUCCESS ||
+    if (pc_farm_open(&v, &vn, &old, DC_EPOCH_KEY, sizeof(DC_EPOCH_KEY) - 1,
+                     buf, len, c) != APR_SUCCESS ||
         pc_farm_epoch_decode(epoch, v, vn) != APR_SUCCESS)
         return APR_EGENERAL;
+    /* Sealed with the key being rotated out: seal it with the current one
+     * before that key goes (best effort; the next read tries again). */
+    if (old)
+        socache_put((const unsigned char *)DC_EPOCH_KEY,
+                    sizeof(DC_EPOCH_KEY) - 1, v, (unsigned int)vn,
+                    apr_time_now() + apr_time_from_sec(86400 * 29), c);
     return APR_SUCCESS;
 }
 
@@ -919,7 +926,8 @@ pc_get_e pc_dcache_get(pc_cache_entry_t *e, pc_cache_ref_t *ref,
     return PC_GET_HIT;
 }
 
-/* A stored answer raced a purge: take it out again. */
+/* A stored answer raced a purge: take it out again - with Redis from the
+ * other servers' tables too, which may have copied it meanwhile. */
 static void unstore_raced(pc_cache_ref_t *ref, const pc_ctx_t *c)
 {
     const char *why;
@@ -927,6 +935,9 @@ static void unstore_raced(pc_cache_ref_t *ref, const pc_ctx_t *c)
 
     if (rv != APR_SUCCESS && rv != APR_NOTFOUND)
         cache_error(c, "removal of a raced answer", rv, why);
+    if (g_redis && (rv = pc_farm_redis_purge(pc_cache_ref_key(ref), 1, c,
+                                             &why)) != APR_SUCCESS)
+        cache_error(c, "purge publish", rv, why);
     pc_log(c, APLOG_INFO, 0, "PC00025: user %s was purged while PingOne was being "
                   "asked; the answer decides this request only and is not "
                   "cached", pc_log_safe(c->p, ref->id.user, 100));

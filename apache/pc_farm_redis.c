@@ -185,7 +185,7 @@ static apr_status_t get_sealed(const char *rkey, const unsigned char **val,
 
     if (rv != APR_SUCCESS)
         return rv;
-    return pc_farm_open(val, len, rkey, strlen(rkey), raw, n, c);
+    return pc_farm_open(val, len, NULL, rkey, strlen(rkey), raw, n, c);
 }
 
 static apr_status_t set_sealed(const char *rkey, const unsigned char *val,
@@ -285,6 +285,7 @@ apr_status_t pc_farm_redis_epoch_read(apr_uint32_t *epoch, const pc_ctx_t *c,
     const unsigned char *v;
     unsigned char *raw;
     apr_size_t n, vn;
+    int old = 0;
     apr_status_t rv = get_raw(k, &raw, &n, c, why);
 
     *epoch = 0;
@@ -294,13 +295,19 @@ apr_status_t pc_farm_redis_epoch_read(apr_uint32_t *epoch, const pc_ctx_t *c,
         return rv;
     /* A value without a valid seal must not read as epoch 0: entries from
      * before a purge-all would come back. */
-    if (pc_farm_open(&v, &vn, k, strlen(k), raw, n, c) != APR_SUCCESS) {
+    if (pc_farm_open(&v, &vn, &old, k, strlen(k), raw, n, c) != APR_SUCCESS) {
         *why = "the purge-all epoch (pc:epoch) has no valid seal";
         return APR_EGENERAL;
     }
     if (pc_farm_epoch_decode(epoch, v, vn) != APR_SUCCESS) {
         *why = "the purge-all epoch (pc:epoch) is not a number";
         return APR_EGENERAL;
+    }
+    /* Sealed with the key being rotated out: seal it with the current one
+     * before that key goes (best effort; the next read tries again). */
+    if (old) {
+        const char *ignored;
+        pc_farm_redis_epoch_write(*epoch, c, &ignored);
     }
     return APR_SUCCESS;
 }

@@ -130,7 +130,7 @@ static void seal_failed(const pc_ctx_t *c, apr_status_t why)
 }
 
 apr_status_t pc_farm_open(const unsigned char **val, apr_size_t *val_len,
-                          const void *key, apr_size_t key_len,
+                          int *old, const void *key, apr_size_t key_len,
                           const unsigned char *sealed, apr_size_t sealed_len,
                           const pc_ctx_t *c)
 {
@@ -138,7 +138,7 @@ apr_status_t pc_farm_open(const unsigned char **val, apr_size_t *val_len,
 
     if (g_hmac == NULL)
         return APR_NOTFOUND;
-    rv = pc_hmac_open(val, val_len, NULL, g_hmac, key, key_len, sealed,
+    rv = pc_hmac_open(val, val_len, old, g_hmac, key, key_len, sealed,
                       sealed_len);
     if (rv == APR_SUCCESS)
         return APR_SUCCESS;
@@ -188,10 +188,13 @@ void pc_farm_tier_set_alive(pid_t owner)
     __atomic_store_n(&g_sh->alive_at, apr_time_now(), __ATOMIC_SEQ_CST);
 }
 
-void pc_farm_tier_set_down(pid_t owner)
+int pc_farm_tier_set_down(pid_t owner)
 {
-    if (g_sh && __atomic_load_n(&g_sh->owner, __ATOMIC_SEQ_CST) == owner)
-        __atomic_store_n(&g_sh->alive_at, 0, __ATOMIC_SEQ_CST);
+    if (g_sh == NULL ||
+        __atomic_load_n(&g_sh->owner, __ATOMIC_SEQ_CST) != owner)
+        return 0;
+    __atomic_store_n(&g_sh->alive_at, 0, __ATOMIC_SEQ_CST);
+    return 1;
 }
 
 apr_uint64_t pc_farm_master_gen(void)

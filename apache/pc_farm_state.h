@@ -81,11 +81,13 @@ apr_status_t pc_farm_seal(unsigned char **out, apr_size_t *out_len,
                           const unsigned char *val, apr_size_t val_len,
                           apr_pool_t *p);
 
-/* Open a value read under key: APR_SUCCESS (*val points into sealed), or
- * APR_NOTFOUND when the seal does not verify (counted and logged: the
- * caller treats it as a miss). */
+/* Open a value read under key: APR_SUCCESS (*val points into sealed;
+ * *old, when not NULL, is 1 when the second key of PingOneConsentCacheKey
+ * opened it: a value to seal again with the first), or APR_NOTFOUND when
+ * the seal does not verify (counted and logged: the caller treats it as a
+ * miss). */
 apr_status_t pc_farm_open(const unsigned char **val, apr_size_t *val_len,
-                          const void *key, apr_size_t key_len,
+                          int *old, const void *key, apr_size_t key_len,
                           const unsigned char *sealed, apr_size_t sealed_len,
                           const pc_ctx_t *c);
 
@@ -98,9 +100,10 @@ apr_uint32_t pc_farm_tier_epoch(void);
 
 /* The subscriber: applied everything up to now (owner: its pid); down
  * (only the owner's word counts, so a stopping subscriber of an old
- * generation does not take down the new one's); the epoch it read. */
+ * generation does not take down the new one's: 1 when it did); the epoch
+ * it read. */
 void pc_farm_tier_set_alive(pid_t owner);
-void pc_farm_tier_set_down(pid_t owner);
+int pc_farm_tier_set_down(pid_t owner);
 void pc_farm_tier_set_epoch(apr_uint32_t epoch);
 
 /* This server's id in the farm's presence set (pc_farm_redis.h). */

@@ -58,10 +58,10 @@ static void go_down(const pc_ctx_t *c, const char *why)
     int was_up = g_sub.up;
 
     g_sub.up = 0;
-    pc_farm_tier_set_down(getpid());
-    if (was_up) {
+    if (pc_farm_tier_set_down(getpid()) && was_up) {
         /* Publishers need not wait for this server now (best effort: the
-         * presence lapses by itself). */
+         * presence lapses by itself).  Not when another subscriber of this
+         * server (a new generation) has taken over: the id is shared. */
         const char *ignored;
         pc_farm_redis_present(0, c, &ignored);
     }

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The Apache::Test suite under each MPM named (default: prefork worker event),
 # each run against its own PingOne simulator on a free loopback port; then
-# the cache tests again with the farm caches (servers started here, on
-# loopback): redis-url (the module's own Redis client, redis://, plus the
-# farm tests that start Redis servers and sentinels of their own), redis
-# (mod_socache_redis) and memcache (mod_socache_memcache).
+# the cache tests again with the farm caches named in PC_REMOTE_CACHES
+# (servers started here, on loopback): redis-url (the module's own Redis
+# client, redis://, plus the farm tests that start Redis servers and
+# sentinels of their own), memcache (mod_socache_memcache) and, when asked
+# for, redis (mod_socache_redis: the same socache code path as memcache).
+# Default as root: "redis-url memcache".
 #
 # Apache::Test refuses to run as root.  As root, this script copies the tree
 # to a temporary directory owned by an unprivileged user (PC_TEST_USER,
@@ -20,7 +22,7 @@ if [ "$(id -u)" -eq 0 ]; then
   tar -C "$top" --exclude=.git -cf - . | tar -C "$work" -xf -
   chown -R "$user" "$work"
   chmod 755 "$work"
-  runuser -u "$user" -- env PC_REMOTE_CACHES="${PC_REMOTE_CACHES:-redis-url redis memcache}" \
+  runuser -u "$user" -- env PC_REMOTE_CACHES="${PC_REMOTE_CACHES:-redis-url memcache}" \
     PC_BUILD_DIR="${PC_BUILD_DIR:-build}" HTTPD="${HTTPD:-/usr/sbin/apache2}" \
     PC_TEST_ARGS="${PC_TEST_ARGS:-}" PC_TEST_FILES="${PC_TEST_FILES:-}" \
     PC_REMOTE_FILES="${PC_REMOTE_FILES:-}" \
