@@ -215,12 +215,14 @@ stop:
 	@bash tools/run.sh stop
 
 # Benchmarks (not part of `make test`): ungated vs. PingOneConsent vs.
-# mod_oauth2, one run, results under bench/results/.
+# mod_oauth2, one run; then a farm of three servers on one Redis
+# (bench/farm-bench.sh, FARM_BENCH_ARGS); results under bench/results/.
 BENCH_PACKAGES := wrk libapache2-mod-oauth2 gnuplot-nox apache2-utils valgrind
 bench: deps
 	@bash tools/deps.sh $(BENCH_PACKAGES)
 	@$(MAKE) --no-print-directory all
 	@bash bench/run-bench.sh $(BENCH_ARGS)
+	@bash bench/farm-bench.sh $(FARM_BENCH_ARGS)
 
 # Load with PingOne faults (not part of `make test`): SOAK_SECONDS, default 120.
 SOAK_SECONDS ?= 120

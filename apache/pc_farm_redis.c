@@ -385,7 +385,7 @@ static apr_status_t publish_and_wait(const char *msg, const char *id,
             break;
         }
         apr_sleep(nap);
-        if (nap < 20000)
+        if (nap < 2000)
             nap *= 2;
     }
     return APR_SUCCESS;

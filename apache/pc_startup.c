@@ -136,8 +136,6 @@ void pc_test_config(apr_pool_t *pconf, server_rec *s)
     pc_config_resolve(s);
     err = pc_validate(pconf, s);
     cache_setting(pconf, s, &cs);
-    if (err == NULL && pc_any_use(s))
-        err = pc_farm_check(pconf, &cs.farm);
     if (err == NULL && pc_any_use(s) && cs.farm_provider &&
         ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, cs.farm_provider,
                            AP_SOCACHE_PROVIDER_VERSION) == NULL)
@@ -145,6 +143,8 @@ void pc_test_config(apr_pool_t *pconf, server_rec *s)
                            "provider '%s' (load mod_socache_%s?)",
                            pc_log_safe(pconf, cs.farm_provider, 40),
                            pc_log_safe(pconf, cs.farm_provider, 40));
+    if (err == NULL && pc_any_use(s))
+        err = pc_farm_check(pconf, &cs.farm);
     if (err != NULL) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "PC00001: %s", err);
         /* test_config cannot fail otherwise; configtest must not say OK. */

@@ -21,7 +21,7 @@ APLOG_USE_MODULE(pingone_consent);
 #define SUB_WATCHDOG "pingone-consent"
 #define SUB_LISTEN_MS 250        /* one wait for messages */
 #define SUB_BUSY_MS 1000         /* at most this long applying a stream */
-#define SUB_RUN_MS 5000          /* one callback, then back to mod_watchdog */
+#define SUB_RUN_MS 3600000       /* one callback, then back to mod_watchdog */
 #define SUB_RENEW apr_time_from_msec(500)  /* presence renewed this often */
 #define SUB_LOG_INTERVAL apr_time_from_sec(60)
 
@@ -213,11 +213,12 @@ static int stopping(void)
                       st == AP_MPMQ_STOPPING);
 }
 
-/* Listen without a break for a while: mod_watchdog sleeps between two
- * calls, and while it sleeps nobody reads the subscription (a lost one
- * would go unnoticed).  Returns when the child stops, when the
- * subscription is down (the client's back-off paces the next try), or
- * after SUB_RUN_MS. */
+/* Listen without a break: mod_watchdog sleeps a tenth of a second between
+ * two calls, and while it sleeps nobody reads the subscription, so purges
+ * wait (the presence set keeps that safe, but slow).  Returns when the
+ * child stops (checked at every wait, so mod_watchdog is never held up
+ * more than a wait), when the subscription is down (the client's back-off
+ * paces the next try), or after SUB_RUN_MS. */
 static void run(server_rec *s, apr_pool_t *pool)
 {
     apr_time_t until = apr_time_now() + apr_time_from_msec(SUB_RUN_MS);

@@ -8,7 +8,8 @@
 #      location and a gated one, alternately, the same X-Sub header -> env
 #      variable identity on both; per server the ratio gated / ungated.
 #      For contrast, a fourth server on mod_socache_redis (the socache
-#      path: a network round trip per hit), same Redis data set size.
+#      path: a network round trip per hit), and a fifth alone on its own
+#      table (PingOneConsentCache shm), the same users on each.
 #   2. Revoke-to-deny: for each of N users cached on all three servers,
 #      revoke at PingOne, POST the webhook to server A, poll B and C until
 #      both deny: p50 / p99 of the time until both deny.
@@ -29,10 +30,10 @@ nusers=${PC_FARM_USERS:-10000} nrevokes=${PC_FARM_REVOKES:-200}
 need wrk curl python3 redis-server redis-cli
 make -C "$top" -s all
 
-bench_workdir farm htdocs/static htdocs/gated a/logs b/logs c/logs d/logs
+bench_workdir farm htdocs/static htdocs/gated a/logs b/logs c/logs d/logs e/logs
 for d in static gated; do head -c 1024 /dev/zero | tr '\0' 'x' > "$work/htdocs/$d/f.txt"; done
 sim_port=$(free_port) rport=$(free_port) r2port=$(free_port)
-declare -A P=([a]=$(free_port) [b]=$(free_port) [c]=$(free_port) [d]=$(free_port))
+declare -A P=([a]=$(free_port) [b]=$(free_port) [c]=$(free_port) [d]=$(free_port) [e]=$(free_port))
 ADMIN_PW=bench-admin-pw-0123 MOD_PW=bench-pcmod-pw-0123
 openssl rand -hex 32 > "$work/cache.key"
 echo "$MOD_PW" > "$work/redis.pw"
@@ -40,7 +41,7 @@ chmod 600 "$work/cache.key" "$work/redis.pw"
 
 pids=()
 cleanup() {
-  for s in a b c d; do "$httpd" -f "$work/$s/httpd.conf" -k stop 2>/dev/null || true; done
+  for s in a b c d e; do "$httpd" -f "$work/$s/httpd.conf" -k stop 2>/dev/null || true; done
   [ ${#pids[@]} -gt 0 ] && kill "${pids[@]}" 2>/dev/null || true
   [ -n "${sim:-}" ] && kill "$sim" 2>/dev/null || true
 }
@@ -92,13 +93,14 @@ for s in a b c; do
     "PingOneConsentCacheAuth pcmod file:$work/redis.pw"
 done
 server_conf d "PingOneConsentCache redis:127.0.0.1:$r2port"
+server_conf e "PingOneConsentCache shm"
 
 start_sim "$sim_port" "$work/logs/sim_log"
 ctl POST bulk-users "{\"count\":$nusers,\"start\":0,\"application\":\"$app_id\",\"scope\":[\"openid\",\"profile\"]}" >/dev/null
 dataset() { rcli info memory | awk -F: '/^used_memory_dataset:/ {print $2+0}'; }
 mem0=$(dataset)
-for s in a b c d; do "$httpd" -f "$work/$s/httpd.conf" -k start; done
-for s in a b c d; do wait_http "http://127.0.0.1:${P[$s]}/static/f.txt"; done
+for s in a b c d e; do "$httpd" -f "$work/$s/httpd.conf" -k start; done
+for s in a b c d e; do wait_http "http://127.0.0.1:${P[$s]}/static/f.txt"; done
 for _ in $(seq 1 100); do [ "$(rcli pubsub numsub pc:purge:0 | tail -1)" = 3 ] && break; sleep 0.1; done
 
 # Warm: every user once on A (PingOne), then on B, C (Redis hits copied into
@@ -122,19 +124,19 @@ PY
 t0=$(date +%s.%N)
 warm a
 warm_a=$(python3 -c "import time; print('%.1f' % (time.time() - $t0))")
-for s in b c d; do warm "$s"; done
+for s in b c d e; do warm "$s"; done
 mem1=$(dataset)
 entries=$(rcli --scan --pattern 'pc:????????????????????????????????????????' | wc -l)
 sample=$(rcli --scan --pattern 'pc:????????????????????????????????????????' | awk 'NR == 1')
 mem_one=$(rcli memory usage "$sample" samples 0)
 ctl POST reset-counts >/dev/null
-for s in a b c d; do warm "$s"; done
+for s in a b c d e; do warm "$s"; done
 calls_after_warm=$(calls consents)
 
 # 1. Alternating wrk rounds per server: ungated, gated.
 export PC_USERS=$nusers PC_START=0
 for r in $(seq 1 "$rounds"); do
-  for s in a b c d; do
+  for s in a b c d e; do
     for loc in static gated; do
       wrk -t2 -c"$conns" -d"${secs}s" -s "$top/bench/farm-wrk.lua" \
         "http://127.0.0.1:${P[$s]}/$loc/f.txt" > "$work/wrk.$s.$loc.$r" 2>&1
@@ -273,10 +275,10 @@ L = ["# Farm benchmark, %s" % subprocess.check_output(["date", "-u", "+%Y-%m-%d 
      "%d rounds alternating ungated / gated, server by server; %d distinct users (X-Sub -> OIDC_CLAIM_sub on both "
      "locations), all cached." % (os.cpu_count(), mem, platform.platform(), conns, secs, rounds, nusers), "",
      "| server | cache | ungated req/s | gated req/s | gated / ungated (median of rounds) |", "|---|---|---|---|---|"]
-names = {"a": "A", "b": "B", "c": "C", "d": "D"}
+names = {"a": "A", "b": "B", "c": "C", "d": "D", "e": "E"}
 kinds = {"a": "redis:// + local table", "b": "redis:// + local table", "c": "redis:// + local table",
-         "d": "mod_socache_redis (no local table)"}
-for s in "abcd":
+         "d": "mod_socache_redis (no local table)", "e": "shm (one server, for reference)"}
+for s in "abcde":
     st = [rps(s, "static", r) for r in range(1, rounds + 1)]
     ga = [rps(s, "gated", r) for r in range(1, rounds + 1)]
     ratio = statistics.median([g / u for g, u in zip(ga, st)])

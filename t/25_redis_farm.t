@@ -25,7 +25,7 @@ use PCRedis qw(start_redis redis entry_key seal wait_for);
 use Time::HiRes qw(time sleep);
 
 my $cache = $ENV{PC_CACHE} || '';
-plan tests => 45, need { 'the redis:// pass (PC_CACHE=redis://...)' => $cache =~ m{^redis://} };
+plan tests => 47, need { 'the redis:// pass (PC_CACHE=redis://...)' => $cache =~ m{^redis://} };
 sim_reset();
 
 my $ENV_ID = 'abcdef01-2345-4678-9abc-def012345678';
@@ -255,7 +255,7 @@ sub configtest {
     print $fh "ServerRoot $d\nServerName 127.0.0.1\nListen 127.0.0.1:" . PCRedis::free_port() . "\n",
         "ErrorLog $d/error_log\n",
         (map { "LoadModule ${_}_module $ENV{PC_MODDIR}/mod_$_.so\n" }
-             qw(mpm_event authz_core authz_host setenvif headers)),
+             qw(mpm_event authz_core authz_host setenvif headers socache_memcache)),
         "LoadModule pingone_consent_module $ENV{PC_MODULE}\n",
         "PingOneEnvironmentID $ENV_ID\nPingOneClientID c0ffee00-1111-4222-8333-444455556666\n",
         "PingOneClientSecret s3cr3t-worker-secret\n", $farm;
@@ -269,6 +269,14 @@ ok t_cmp($rc, 0, 'a wrong Redis password: configtest passes (it does not connect
 ($rc, $out) = configtest('ct-nokey', $nokey);
 ok t_cmp($rc != 0 && $out =~ /PingOneConsentCacheKey: not set, but PingOneConsentCache redis:/ ? 1 : 0, 1,
          'without PingOneConsentCacheKey configtest fails, naming it');
+(my $memc = $nokey) =~ s{^PingOneConsentCache redis://\S+}{PingOneConsentCache memcache:127.0.0.1:1}m;
+$memc =~ s/^PingOneConsentCacheAuth.*\n//m;
+($rc, $out) = configtest('ct-memcache', $memc);
+ok t_cmp($rc != 0 && $out =~ /PingOneConsentCacheKey: not set, but PingOneConsentCache memcache:/ ? 1 : 0, 1,
+         'a socache farm (memcache) needs the key too');
+($rc, $out) = configtest('ct-memcache-auth', $memc =~ s/^(PingOneConsentCache memcache.*)$/$1\nPingOneConsentCacheAuth pw\nPingOneConsentCacheKey file:$dir\/cache.key/mr);
+ok t_cmp($rc != 0 && $out =~ /PingOneConsentCacheAuth: needs the module's own Redis client/ ? 1 : 0, 1,
+         'PingOneConsentCacheAuth with a socache provider: configtest says it cannot log in');
 my $bad = extra_server(name => 'farm25bad', conf => $conf_bad, modules => ['authz_host']);
 my $ub = user(20);
 consent($ub);
