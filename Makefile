@@ -223,6 +223,7 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@bash bench/run-bench.sh $(BENCH_ARGS)
 	@bash bench/farm-bench.sh $(FARM_BENCH_ARGS)
+	@bash bench/farm-callgrind.sh
 
 # Load with PingOne faults (not part of `make test`): SOAK_SECONDS, default 120.
 SOAK_SECONDS ?= 120

@@ -312,7 +312,7 @@ void pc_subscriber_child_init(apr_pool_t *p, server_rec *s)
     if (apr_pool_create_unmanaged_ex(&sp, NULL, NULL) != APR_SUCCESS ||
         pc_redis_create(&g_sub.r, conf, sp) != APR_SUCCESS) {
         g_sub.r = NULL;
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "PC00037: cannot create "
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "PC00037: cannot create "
                      "the purge subscriber's Redis client: this server's "
                      "local cache is not used");
     }
