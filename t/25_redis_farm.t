@@ -13,7 +13,8 @@
 #     requests go to PingOne (which still decides: never open), and the
 #     PingOne budget falls back to the server's own bucket;
 #   - PingOneRateLimit is one budget for the farm.
-# Run once, in the redis:// pass of t/run-httpd-tests.sh.
+# Run once, in the redis:// pass of t/run-httpd-tests.sh (its web servers
+# use the event MPM; PC_FARM_MPM=prefork or worker to try another).
 use strict;
 use warnings FATAL => 'all';
 use FindBin;
@@ -25,7 +26,7 @@ use PCRedis qw(start_redis redis entry_key seal wait_for);
 use Time::HiRes qw(time sleep);
 
 my $cache = $ENV{PC_CACHE} || '';
-plan tests => 47, need { 'the redis:// pass (PC_CACHE=redis://...)' => $cache =~ m{^redis://} };
+plan tests => 47, need { 'the redis:// pass (PC_CACHE=redis://...)' => ($cache =~ m{^redis://} ? 1 : 0) };
 sim_reset();
 
 my $ENV_ID = 'abcdef01-2345-4678-9abc-def012345678';
@@ -85,7 +86,8 @@ EOC
 }
 
 my $t0 = time;
-my %S = map { $_ => extra_server(name => "farm25$_", conf => farm_conf(), modules => ['authz_host']) } qw(a b c);
+my %S = map { $_ => extra_server(name => "farm25$_", conf => farm_conf(), modules => ['authz_host'],
+                                         mpm => $ENV{PC_FARM_MPM} || 'event') } qw(a b c);
 sub on { my ($s, $u) = @_; $S{$s}->{get}->('/index.html', $u) }
 sub src { my $r = on(@_); ($r->{status}, $r->{headers}{'x-pc-source'} // '') }
 sub numsub { my $r = $admin->cmd('PUBSUB', 'NUMSUB', 'pc:purge:0'); $r->[1] }

@@ -22,8 +22,8 @@ my $cache = $ENV{PC_CACHE} || '';
 my $have = -x '/usr/bin/redis-sentinel' || -x '/usr/sbin/redis-sentinel' ||
            !system('sh', '-c', 'command -v redis-sentinel >/dev/null');
 plan tests => 14, need {
-    'the redis:// pass (PC_CACHE=redis://...)' => $cache =~ m{^redis://},
-    'redis-sentinel (Debian package redis-sentinel)' => $have };
+    'the redis:// pass (PC_CACHE=redis://...)' => ($cache =~ m{^redis://} ? 1 : 0),
+    'redis-sentinel (Debian package redis-sentinel)' => ($have ? 1 : 0) };
 sim_reset();
 my $t0 = time;
 

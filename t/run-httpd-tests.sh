@@ -25,7 +25,7 @@ if [ "$(id -u)" -eq 0 ]; then
   runuser -u "$user" -- env PC_REMOTE_CACHES="${PC_REMOTE_CACHES:-redis-url memcache}" \
     PC_BUILD_DIR="${PC_BUILD_DIR:-build}" HTTPD="${HTTPD:-/usr/sbin/apache2}" \
     PC_TEST_ARGS="${PC_TEST_ARGS:-}" PC_TEST_FILES="${PC_TEST_FILES:-}" \
-    PC_REMOTE_FILES="${PC_REMOTE_FILES:-}" \
+    PC_REMOTE_FILES="${PC_REMOTE_FILES:-}" PC_FARM_MPM="${PC_FARM_MPM:-}" \
     bash "$work/t/run-httpd-tests.sh" $mpms
   rc=$?
   if [ $rc -eq 0 ]; then rm -rf "$work"; else echo "# test tree kept in $work"; fi
