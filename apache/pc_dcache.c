@@ -469,7 +469,8 @@ static apr_status_t remote_epoch_write(apr_uint32_t e, const pc_ctx_t *c,
 
 /* The epoch keys are made in: 1 and *epoch, or 0 when the farm's epoch
  * cannot be read.  Then the cache must not be used at all: entries from
- * before a purge-all could be found under an old epoch. */
+ * before a purge-all could be found under an old epoch (*epoch is then
+ * the last one known, for the single-flight key only). */
 static int current_epoch(apr_uint32_t *epoch, const pc_ctx_t *c)
 {
     apr_time_t now, at;
@@ -491,6 +492,10 @@ static int current_epoch(apr_uint32_t *epoch, const pc_ctx_t *c)
     }
     if ((rv = remote_epoch_read(epoch, c, &why)) != APR_SUCCESS) {
         cache_error(c, "purge-all epoch read", rv, why);
+        /* The cache is not used, but the key still names the lookup's
+         * flight: the epoch last known keeps it the others' key. */
+        *epoch = g_redis ? pc_farm_tier_epoch()
+                         : __atomic_load_n(&g_epoch_memo, __ATOMIC_ACQUIRE);
         return 0;
     }
     __atomic_store_n(&g_epoch_memo, *epoch, __ATOMIC_RELEASE);
