@@ -362,7 +362,7 @@ static apr_status_t publish_and_wait(const char *msg, const char *id,
 {
     const char *ack_key = pc_farm_ack_key(c->p, id);
     apr_time_t deadline =
-        apr_time_now() + PC_FARM_ALIVE_WINDOW + apr_time_from_msec(100);
+        pc_farm_mono_now() + PC_FARM_ALIVE_WINDOW + apr_time_from_msec(100);
     apr_interval_time_t nap = 200;
     apr_int64_t left;
     fr_client_t *fc = acquire(why, c);
@@ -376,7 +376,7 @@ static apr_status_t publish_and_wait(const char *msg, const char *id,
     if (rv != APR_SUCCESS)
         return rv;
     while ((left = unconfirmed(ack_key, c)) != 0) {
-        if (apr_time_now() >= deadline) {
+        if (pc_farm_mono_now() >= deadline) {
             pc_log(c, APLOG_INFO, 0, "PC00039: %s server(s) of the farm did "
                    "not confirm a purge within %d ms; they have stopped using "
                    "their local cache by now",

@@ -10,6 +10,8 @@
 #include <apr_general.h>
 #include <apr_strings.h>
 
+#include <time.h>
+
 APLOG_USE_MODULE(pingone_consent);
 
 #define FS_LOG_INTERVAL apr_time_from_sec(60)
@@ -20,7 +22,7 @@ typedef struct fs_shared_t {
     char server_id[PC_FARM_SERVER_ID + 1];  /* this server, for the farm */
     apr_uint32_t tier_gen;
     apr_uint32_t epoch;
-    apr_time_t alive_at;           /* 0: the subscriber is not up */
+    apr_time_t alive_at;           /* monotonic; 0: the subscriber is not up */
     pid_t owner;                   /* the subscriber that said so */
     apr_uint64_t master_gen;
     apr_time_t seal_logged_at;     /* under the mutex */
@@ -29,6 +31,16 @@ typedef struct fs_shared_t {
 
 static fs_shared_t *g_sh;
 static const pc_hmac_t *g_hmac;
+
+/* The alive mark is compared across processes of one machine: a monotonic
+ * clock, so a wall clock set back cannot stretch it. */
+apr_time_t pc_farm_mono_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (apr_time_t)ts.tv_sec * APR_USEC_PER_SEC + ts.tv_nsec / 1000;
+}
 
 static void attach(void *mem, int fresh)
 {
@@ -155,7 +167,7 @@ int pc_farm_tier_alive(void)
     if (g_sh == NULL)
         return 0;
     at = __atomic_load_n(&g_sh->alive_at, __ATOMIC_SEQ_CST);
-    return at != 0 && apr_time_now() - at < PC_FARM_ALIVE_WINDOW;
+    return at != 0 && pc_farm_mono_now() - at < PC_FARM_ALIVE_WINDOW;
 }
 
 apr_uint32_t pc_farm_tier_gen(void)
@@ -185,7 +197,7 @@ void pc_farm_tier_set_alive(pid_t owner)
     if (g_sh == NULL)
         return;
     __atomic_store_n(&g_sh->owner, owner, __ATOMIC_SEQ_CST);
-    __atomic_store_n(&g_sh->alive_at, apr_time_now(), __ATOMIC_SEQ_CST);
+    __atomic_store_n(&g_sh->alive_at, pc_farm_mono_now(), __ATOMIC_SEQ_CST);
 }
 
 int pc_farm_tier_set_down(pid_t owner)

@@ -93,6 +93,10 @@ apr_status_t pc_farm_open(const unsigned char **val, apr_size_t *val_len,
 
 /* ---- the local tier ---------------------------------------------------- */
 
+/* Microseconds of a monotonic clock (the same for every process of the
+ * machine): the alive window and the publisher's wait use it. */
+apr_time_t pc_farm_mono_now(void);
+
 int pc_farm_tier_alive(void);
 apr_uint32_t pc_farm_tier_gen(void);
 void pc_farm_tier_bump(void);
