@@ -26,6 +26,7 @@ if [ "$(id -u)" -eq 0 ]; then
     PC_BUILD_DIR="${PC_BUILD_DIR:-build}" HTTPD="${HTTPD:-/usr/sbin/apache2}" \
     PC_TEST_ARGS="${PC_TEST_ARGS:-}" PC_TEST_FILES="${PC_TEST_FILES:-}" \
     PC_REMOTE_FILES="${PC_REMOTE_FILES:-}" PC_FARM_MPM="${PC_FARM_MPM:-}" \
+    PC_KEEP_LOGS="${PC_KEEP_LOGS:-}" \
     bash "$work/t/run-httpd-tests.sh" $mpms
   rc=$?
   if [ $rc -eq 0 ]; then rm -rf "$work"; else echo "# test tree kept in $work"; fi
@@ -109,6 +110,10 @@ run_suite() {
   perl t/TEST -apxs "$apxs" -httpd "$httpd" -httpd_conf "$top/t/conf/inherit.conf" \
     -maxclients 64 ${PC_TEST_ARGS:-} "$@" || { rc=1; echo "# error_log tail ($mpm, $cache):"; tail -n 40 t/logs/error_log 2>/dev/null | sed 's/^/#   /'; }
   kill $sim $sim_tls 2>/dev/null; wait $sim $sim_tls 2>/dev/null
+  # PC_KEEP_LOGS=DIR: keep each run's logs (error logs of every server)
+  if [ -n "${PC_KEEP_LOGS:-}" ]; then
+    mkdir -p "$PC_KEEP_LOGS/$mpm-${cache%%:*}" && cp -r t/logs/. "$PC_KEEP_LOGS/$mpm-${cache%%:*}/" 2>/dev/null
+  fi
   perl t/TEST -clean >/dev/null 2>&1 || true
 }
 
