@@ -53,13 +53,15 @@ trap cleanup EXIT
 cat > "$work/redis.conf" <<EOF
 port $rport
 bind 127.0.0.1
+dir $work
 save ""
 appendonly no
 requirepass $ADMIN_PW
 user pcmod on >$MOD_PW ~pc:* &pc:* -@all +get +set +del +publish +subscribe +ping +select +role +evalsha +eval +time +hmget +hset +pexpire +zadd +zrem +zremrangebyscore +zcard +zrangebyscore +sadd +sismember
 EOF
 redis-server "$work/redis.conf" > "$work/logs/redis.log" 2>&1 & pids+=($!)
-redis-server --port "$r2port" --bind 127.0.0.1 --save '' --appendonly no > "$work/logs/redis2.log" 2>&1 & pids+=($!)
+redis-server --port "$r2port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" \
+  > "$work/logs/redis2.log" 2>&1 & pids+=($!)
 rcli() { redis-cli -p "$rport" -a "$ADMIN_PW" --no-auth-warning "$@"; }
 for _ in $(seq 1 50); do rcli ping >/dev/null 2>&1 && break; sleep 0.1; done
 
@@ -191,9 +193,10 @@ if [ "${PC_FARM_SENTINEL:-1}" = 1 ] && command -v redis-sentinel >/dev/null; the
   "$httpd" -f "$work/d/httpd.conf" -k stop 2>/dev/null || true
   mp=$(free_port) rp=$(free_port)
   redis-server --port "$mp" --bind 127.0.0.1 --save '' --appendonly no --requirepass "$ADMIN_PW" \
-    --masterauth "$ADMIN_PW" > "$work/logs/m.log" 2>&1 & mpid=$!; pids+=($mpid)
+    --masterauth "$ADMIN_PW" --dir "$work" --dbfilename m.rdb > "$work/logs/m.log" 2>&1 & mpid=$!; pids+=($mpid)
   redis-server --port "$rp" --bind 127.0.0.1 --save '' --appendonly no --requirepass "$ADMIN_PW" \
-    --masterauth "$ADMIN_PW" --replicaof 127.0.0.1 "$mp" > "$work/logs/r.log" 2>&1 & pids+=($!)
+    --masterauth "$ADMIN_PW" --dir "$work" --dbfilename r.rdb --replicaof 127.0.0.1 "$mp" \
+    > "$work/logs/r.log" 2>&1 & pids+=($!)
   sports=()
   for k in 1 2 3; do
     sp=$(free_port); sports+=("$sp")

@@ -20,7 +20,7 @@ head -c 1024 /dev/zero | tr '\0' 'x' > "$work/htdocs/static/f.txt"
 cp "$work/htdocs/static/f.txt" "$work/htdocs/gated/f.txt"
 port=$(free_port) sim_port=$(free_port) rport=$(free_port)
 openssl rand -hex 32 > "$work/cache.key"
-redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no \
+redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" \
   --requirepass bench-pw-0123 > "$work/logs/redis.log" 2>&1 &
 redis=$!
 trap 'kill $redis ${sim:-} 2>/dev/null || true' EXIT
