@@ -32,7 +32,8 @@ CORE_SRC  := src/pc_json.c src/pc_consent.c src/pc_decide.c src/pc_text.c \
              src/pc_lookup.c src/pc_stats.c src/pc_table.c src/pc_budget.c \
              src/pc_json_slim.c src/pc_activity.c src/pc_siphash.c \
              src/pc_cache.c src/pc_webhook.c src/pc_prom.c \
-             src/pc_curl.c src/pc_rurl.c src/pc_redis.c src/pc_hmac.c
+             src/pc_curl.c src/pc_rurl.c src/pc_redis.c src/pc_hmac.c \
+             src/pc_farm.c
 GLUE_SRC  := mod_pingone_consent.c $(wildcard apache/pc_*.c)
 HEADERS   := $(wildcard src/*.h apache/*.h)
 UNIT_SRC  := $(wildcard t/unit/test_*.c)
@@ -143,7 +144,7 @@ test-unit: $(UNIT_BIN)
 # Every parser of outside input has a libFuzzer target (fuzz/fuzz_targets.c,
 # one build per PC_FUZZ_<NAME>).  `make fuzz` runs each for FUZZ_SECONDS
 # with clang; `make test` replays the corpora under ASan + UBSan with gcc.
-FUZZ_TARGETS := consent token job webhook cache directives hmac activity
+FUZZ_TARGETS := consent token job webhook cache directives hmac activity farm
 FUZZ_SECONDS ?= 60
 FUZZ_REPLAY  := $(patsubst %,$(BUILD)/fuzz/replay_%,$(FUZZ_TARGETS))
 
@@ -159,13 +160,15 @@ $(BUILD)/fuzz/fuzz_%: fuzz/fuzz_targets.c $(CORE_SRC) $(HEADERS)
 	  fuzz/fuzz_targets.c $(CORE_SRC) $(PKG_LIBS) -o $@
 
 # The whole Apache::Test suite against a module built with ASan + UBSan
-# (event MPM), then the cache tests again on redis (remote-cache paths:
-# tombstones, the farm); fails on any sanitizer report.
+# (event MPM), then the cache tests again on Redis, through the module's
+# own client and through mod_socache_redis (remote-cache paths: seals,
+# tombstones, the farm, the local tier and its subscriber); fails on any
+# sanitizer report.
 test-asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" all
 	@rm -rf /tmp/pc-asan-reports; mkdir -p /tmp/pc-asan-reports; chmod 1777 /tmp/pc-asan-reports
-	PC_BUILD_DIR=build-asan HTTPD=$(CURDIR)/tools/asan-httpd.sh PC_REMOTE_CACHES=redis \
+	PC_BUILD_DIR=build-asan HTTPD=$(CURDIR)/tools/asan-httpd.sh PC_REMOTE_CACHES="redis-url redis" \
 	  PC_ASAN_LOG=/tmp/pc-asan-reports/asan bash t/run-httpd-tests.sh event
 	@if ls /tmp/pc-asan-reports/asan.* >/dev/null 2>&1; then \
 	  echo "sanitizer reports:"; cat /tmp/pc-asan-reports/asan.* | head -50; exit 1; \
@@ -236,14 +239,17 @@ stop:
 	@bash tools/run.sh stop
 
 # Benchmarks (not part of `make test`): ungated vs. PingOneConsent vs.
-# mod_oauth2, one run, then revoke-to-deny through the activity feed;
-# results under bench/results/.
+# mod_oauth2, one run; then a farm of three servers on one Redis
+# (bench/farm-bench.sh, FARM_BENCH_ARGS); then revoke-to-deny through the
+# activity feed; results under bench/results/.
 BENCH_PACKAGES := wrk libapache2-mod-oauth2 gnuplot-nox apache2-utils valgrind
 bench: deps
 	@bash tools/deps.sh $(BENCH_PACKAGES)
 	@$(MAKE) --no-print-directory all
 	@bash bench/run-bench.sh $(BENCH_ARGS)
 	@bash bench/poll-latency.sh
+	@bash bench/farm-bench.sh $(FARM_BENCH_ARGS)
+	@bash bench/farm-callgrind.sh
 
 # Load with PingOne faults (not part of `make test`): SOAK_SECONDS, default 120.
 SOAK_SECONDS ?= 120

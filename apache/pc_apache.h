@@ -67,6 +67,11 @@ typedef struct pc_srv_conf {
     const pc_cache_spec_t *cache; /* ... parsed; NULL: the default */
     apr_uint64_t cache_size;    /* PingOneConsentCacheSize (main only) */
     int cache_size_set;
+    const char *cache_user;     /* PingOneConsentCacheAuth (main only) */
+    const char *cache_password; /* ... secret */
+    const char *sentinel_user;  /* PingOneConsentCacheSentinelAuth */
+    const char *sentinel_password; /* ... secret */
+    const struct pc_hmac_t *cache_key; /* PingOneConsentCacheKey */
     int allow_ttl;              /* PingOneConsentCacheTTL */
     int deny_ttl;
     int stale_if_error;         /* PingOneConsentStaleIfError */

@@ -63,6 +63,15 @@ void *pc_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     TAKE_INT(max_response);
     TAKE_PTR(cache_spec);
     TAKE_PTR(cache);
+    if (add->cache_password) {
+        m->cache_user = add->cache_user;
+        m->cache_password = add->cache_password;
+    }
+    if (add->sentinel_password) {
+        m->sentinel_user = add->sentinel_user;
+        m->sentinel_password = add->sentinel_password;
+    }
+    TAKE_PTR(cache_key);
     if (add->cache_size_set) {
         m->cache_size = add->cache_size;
         m->cache_size_set = 1;

@@ -1,13 +1,16 @@
 /*
  * pc_dcache.h - the decision cache: decisions stored in this server's own
- * lock-free table (pc_local.h, the default) or in a farm cache reached
- * through an Apache socache provider (redis, memcache), with purge
- * tombstones that keep a lookup racing a purge from undoing it, and "purge
- * all" (a new epoch of the local table; a new key epoch in a farm cache).
+ * lock-free table (pc_local.h, the default), in Redis through the module's
+ * own client with that table in front as a local tier (pc_farm_redis.h,
+ * pc_subscriber.h), or in a farm cache reached through an Apache socache
+ * provider (memcache, mod_socache_redis); with purge tombstones that keep a
+ * lookup racing a purge from undoing it, and "purge all" (a new epoch of
+ * the local table; a new key epoch in a farm cache).
  *
- * Every call into a farm provider runs with a deadline (pc_rcall.h).  A
- * failing cache never fails a request: it counts as a miss (logged once a
- * minute) and PingOne decides.
+ * Every value stored in a farm cache is sealed (pc_farm_state.h).  Every
+ * call into a socache provider runs with a deadline (pc_rcall.h); Redis
+ * calls have the client's own timeouts.  A failing cache never fails a
+ * request: it counts as a miss (logged once a minute) and PingOne decides.
  */
 #ifndef PC_DCACHE_H
 #define PC_DCACHE_H
@@ -15,6 +18,7 @@
 #include "httpd.h"
 
 #include "pc_cache.h"
+#include "pc_farm_state.h"
 #include "pc_lookup.h"
 #include "pc_log.h"
 #include "pc_segment.h"
@@ -24,9 +28,10 @@
 /* PingOneConsentCache and PingOneConsentCacheSize, resolved. */
 typedef struct pc_cache_setting_t {
     const char *name;            /* as configured, for status output */
-    const char *farm_provider;   /* a socache provider, NULL: local only */
+    const char *farm_provider;   /* a socache provider, NULL: none */
     const char *farm_args;
     apr_uint64_t local_entries;  /* the local table's decisions */
+    pc_farm_conf_t farm;         /* Redis URL, credentials, key */
 } pc_cache_setting_t;
 
 typedef struct pc_dcache_stats_t {

@@ -5,6 +5,7 @@
  * need the whole configuration are in pc_validate.c.
  */
 #include "pc_apache.h"
+#include "pc_hmac.h"
 #include "pc_parse.h"
 #include "pc_text.h"
 #include "pc_url.h"
@@ -194,6 +195,90 @@ static const char *set_cache(cmd_parms *cmd, void *d, const char *arg)
         return cmd_err(cmd, err);
     sc->cache_spec = apr_pstrdup(cmd->pool, arg);
     sc->cache = spec;
+    return NULL;
+}
+
+/* "file:..." relative to the ServerRoot, anything else as it is. */
+static const char *root_relative_file(cmd_parms *cmd, const char *arg)
+{
+    if (strncmp(arg, "file:", 5) != 0)
+        return arg;
+    return apr_pstrcat(cmd->temp_pool, "file:",
+                       ap_server_root_relative(cmd->temp_pool, arg + 5), NULL);
+}
+
+/* "[username] <password | file:/path | env:NAME>" of the two Auth
+ * directives. */
+static const char *parse_redis_auth(cmd_parms *cmd, const char *a1,
+                                    const char *a2, const char **user,
+                                    const char **password)
+{
+    const char *err, *secret, *c;
+
+    if (a2 != NULL) {
+        if (*a1 == '\0' || strlen(a1) > 128)
+            return cmd_err(cmd, "the user name must have 1..128 characters");
+        for (c = a1; *c; c++) {
+            if ((unsigned char)*c <= 0x20 || *c == 0x7f)
+                return cmd_err(cmd, "the user name holds spaces or control "
+                                    "characters");
+        }
+        *user = apr_pstrdup(cmd->pool, a1);
+    }
+    else {
+        *user = NULL;
+    }
+    err = pc_parse_secret(cmd->pool, root_relative_file(cmd, a2 ? a2 : a1),
+                          &secret);
+    if (err != NULL)
+        return cmd_err(cmd, err);
+    if (*secret == '\0')
+        return cmd_err(cmd, "the password is empty");
+    *password = secret;
+    return NULL;
+}
+
+static const char *set_cache_auth(cmd_parms *cmd, void *d, const char *a1,
+                                  const char *a2)
+{
+    pc_srv_conf *sc = srv_conf(cmd);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    (void)d;
+    if (err)
+        return err;
+    if (cmd->info)
+        return parse_redis_auth(cmd, a1, a2, &sc->sentinel_user,
+                                &sc->sentinel_password);
+    return parse_redis_auth(cmd, a1, a2, &sc->cache_user, &sc->cache_password);
+}
+
+/* The farm's key, and optionally another one accepted for reading (key
+ * rotation).  Read now, like every secret of the configuration. */
+static const char *set_cache_key(cmd_parms *cmd, void *d, const char *cur,
+                                 const char *prev)
+{
+    pc_srv_conf *sc = srv_conf(cmd);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    const unsigned char *k1, *k2 = NULL;
+    apr_size_t n1, n2 = 0;
+    pc_hmac_t *h;
+    (void)d;
+    if (err)
+        return err;
+    if (sc->cache_key != NULL)
+        return cmd_err(cmd, "given twice; to rotate the key, give the key to "
+                            "seal with first and the one still accepted for "
+                            "reading second, on one line");
+    if ((err = pc_hmac_read_secret(cmd->pool, root_relative_file(cmd, cur),
+                                   &k1, &n1)) != NULL)
+        return cmd_err(cmd, err);
+    if (prev && (err = pc_hmac_read_secret(cmd->pool,
+                                           root_relative_file(cmd, prev), &k2,
+                                           &n2)) != NULL)
+        return cmd_err(cmd, apr_pstrcat(cmd->pool, "second key: ", err, NULL));
+    if ((err = pc_hmac_create(&h, cmd->pool, k1, n1, k2, n2)) != NULL)
+        return cmd_err(cmd, err);
+    sc->cache_key = h;
     return NULL;
 }
 
@@ -516,8 +601,20 @@ const command_rec pc_cmds[] = {
     AP_INIT_TAKE1("PingOneMaxResponseSize", set_max_response, NULL, RSRC_CONF,
                   "Largest PingOne answer accepted, bytes (default 1048576)"),
     AP_INIT_TAKE1("PingOneConsentCache", set_cache, NULL, RSRC_CONF,
-                  "Decision cache: shm (default: this server's own), or a "
-                  "farm cache provider[:args], e.g. memcache:host:port"),
+                  "Decision cache: shm (default: this server's own), "
+                  "redis://host:port[/db], redis-sentinel://host:port[,...]"
+                  "/master[/db], or a farm cache provider[:args], e.g. "
+                  "memcache:host:port"),
+    AP_INIT_TAKE12("PingOneConsentCacheAuth", set_cache_auth, NULL,
+                   RSRC_CONF, "Redis login: [username] password, "
+                              "file:/path or env:NAME"),
+    AP_INIT_TAKE12("PingOneConsentCacheSentinelAuth", set_cache_auth,
+                   (void *)1, RSRC_CONF,
+                   "The sentinels' login: [username] password, file:/path "
+                   "or env:NAME"),
+    AP_INIT_TAKE12("PingOneConsentCacheKey", set_cache_key, NULL, RSRC_CONF,
+                   "The farm's key that seals every cache entry: file:/path "
+                   "or env:NAME [a second key accepted for reading]"),
     AP_INIT_TAKE1("PingOneConsentCacheSize", set_cache_size, NULL, RSRC_CONF,
                   "Decisions this server's cache holds (default 262144, "
                   "264 bytes each, touched as used)"),

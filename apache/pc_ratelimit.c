@@ -1,8 +1,14 @@
 /*
- * pc_ratelimit.c - the server's PingOne call budget (see pc_ratelimit.h).
+ * pc_ratelimit.c - the PingOne call budget (see pc_ratelimit.h): this
+ * server's bucket, or with a Redis farm cache the farm's (one budget for
+ * all servers, src/pc_redis.h pc_redis_bucket), falling back to this
+ * server's while Redis cannot be reached.
  */
 #include "pc_ratelimit.h"
 #include "pc_budget.h"
+#include "pc_farm_redis.h"
+#include "pc_log.h"
+#include "pc_text.h"
 
 #include "http_log.h"
 
@@ -14,6 +20,8 @@ typedef struct rl_shared_t {
     pc_budget_t bucket;
     apr_time_t logged_at;          /* last PC00116 */
     apr_uint64_t refused;          /* since then */
+    apr_time_t farm_logged_at;     /* last PC00034 */
+    apr_uint64_t farm_failed;      /* since then */
 } rl_shared_t;
 
 static rl_shared_t *g_rl;
@@ -37,22 +45,17 @@ void pc_ratelimit_configure(int rate, int burst)
     g_burst = burst > 0 ? burst : rate;
 }
 
-/* One attempt under the lock; on refusal maybe log (once a minute). */
-static int try_take(request_rec *r, apr_interval_time_t *wait, int last)
+/* A refusal that ends a wait: counted, logged at most once a minute. */
+static void note_refusal(request_rec *r, apr_time_t now)
 {
-    apr_time_t now = apr_time_now();
     apr_uint64_t refused = 0;
-    int ok;
 
     pc_segment_lock();
-    ok = pc_budget_take(&g_rl->bucket, g_rate, g_burst, now, wait);
-    if (!ok && last) {
-        g_rl->refused++;
-        if (now - g_rl->logged_at >= RL_LOG_INTERVAL) {
-            refused = g_rl->refused;
-            g_rl->refused = 0;
-            g_rl->logged_at = now;
-        }
+    g_rl->refused++;
+    if (now - g_rl->logged_at >= RL_LOG_INTERVAL) {
+        refused = g_rl->refused;
+        g_rl->refused = 0;
+        g_rl->logged_at = now;
     }
     pc_segment_unlock();
     if (refused)
@@ -62,6 +65,58 @@ static int try_take(request_rec *r, apr_interval_time_t *wait, int last)
                       "lookup(s) went without a PingOne call (stale entry, "
                       "fail-open or 503) since the last report; logged at "
                       "most once a minute", g_rate, g_burst, refused);
+}
+
+/* The farm's bucket in Redis: 1 taken, 0 not (*wait set), -1 Redis failed
+ * (logged at most once a minute): the caller uses this server's bucket,
+ * so an outage of Redis never lifts the limit. */
+static int farm_take(request_rec *r, apr_interval_time_t *wait)
+{
+    pc_ctx_t c = pc_ctx_of(r);
+    apr_int64_t wait_ms = 0;
+    apr_uint64_t n = 0;
+    apr_time_t now;
+    const char *why;
+    int allowed = 0;
+
+    if (pc_farm_redis_bucket(g_rate, g_burst, &allowed, &wait_ms, &c, &why) ==
+        APR_SUCCESS) {
+        *wait = apr_time_from_msec(wait_ms > 0 ? wait_ms : 1);
+        return allowed;
+    }
+    now = apr_time_now();
+    pc_segment_lock();
+    g_rl->farm_failed++;
+    if (now - g_rl->farm_logged_at >= RL_LOG_INTERVAL) {
+        n = g_rl->farm_failed;
+        g_rl->farm_failed = 0;
+        g_rl->farm_logged_at = now;
+    }
+    pc_segment_unlock();
+    if (n)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "PC00034: the farm-wide PingOne call budget in Redis "
+                      "cannot be reached (%s): %" APR_UINT64_T_FMT " call(s) "
+                      "took this server's own budget instead (PingOneRateLimit "
+                      "%d/s, burst %d) since the last report; logged at most "
+                      "once a minute", pc_log_safe(r->pool, why, 300), n,
+                      g_rate, g_burst);
+    return -1;
+}
+
+/* One attempt: the farm's bucket with Redis, else this server's. */
+static int try_take(request_rec *r, apr_interval_time_t *wait, int last)
+{
+    apr_time_t now = apr_time_now();
+    int ok = pc_farm_redis_on() ? farm_take(r, wait) : -1;
+
+    if (ok < 0) {
+        pc_segment_lock();
+        ok = pc_budget_take(&g_rl->bucket, g_rate, g_burst, now, wait);
+        pc_segment_unlock();
+    }
+    if (!ok && last)
+        note_refusal(r, now);
     return ok;
 }
 

@@ -1,8 +1,11 @@
 /*
- * pc_ratelimit.h - the PingOne call budget of this server
- * (`PingOneRateLimit`): one token bucket (src/pc_budget.h) in an area of
- * the shared segment, so all processes share it.  Refusals are counted and
- * logged at most once a minute.
+ * pc_ratelimit.h - the PingOne call budget (`PingOneRateLimit`): one token
+ * bucket (src/pc_budget.h) in an area of the shared segment, so all
+ * processes share it.  With PingOneConsentCache redis://... the bucket is
+ * the farm's, in Redis, shared by every server (the same rate and burst
+ * should be configured on each); while Redis cannot be reached, this
+ * server's own bucket limits it (PC00034), never nothing.  Refusals are
+ * counted and logged at most once a minute.
  */
 #ifndef PC_RATELIMIT_H
 #define PC_RATELIMIT_H

@@ -7,6 +7,7 @@
 #include "pc_child.h"
 #include "pc_curl.h"
 #include "pc_dcache.h"
+#include "pc_farm_state.h"
 #include "pc_flight.h"
 #include "pc_local.h"
 #include "pc_metrics.h"
@@ -52,6 +53,16 @@ static void cache_setting(apr_pool_t *p, server_rec *s,
     memset(cs, 0, sizeof(*cs));
     cs->name = sc->cache_spec ? sc->cache_spec : PC_DEFAULT_CACHE;
     cs->local_entries = sc->cache_size;
+    cs->farm.name = cs->name;
+    cs->farm.user = sc->cache_user;
+    cs->farm.password = sc->cache_password;
+    cs->farm.sentinel_user = sc->sentinel_user;
+    cs->farm.sentinel_password = sc->sentinel_password;
+    cs->farm.hmac = sc->cache_key;
+    if (sc->cache && sc->cache->redis) {
+        cs->farm.redis = sc->cache->redis;
+        return;
+    }
     if (strcmp(provider, "shm") == 0)
         return;
     if (strcmp(provider, "shmcb") == 0) {
@@ -62,6 +73,7 @@ static void cache_setting(apr_pool_t *p, server_rec *s,
     }
     cs->farm_provider = provider;
     cs->farm_args = args;
+    cs->farm.socache = 1;
 }
 
 /* The shared segment (with its areas), the decision cache, and what the
@@ -69,7 +81,7 @@ static void cache_setting(apr_pool_t *p, server_rec *s,
 static const char *shared_init(apr_pool_t *pconf, apr_pool_t *ptemp,
                                server_rec *s)
 {
-    pc_seg_area_t areas[7];
+    pc_seg_area_t areas[8];
     apr_array_header_t *envs, *apps;
     pc_cache_setting_t cs;
     const char *err;
@@ -82,11 +94,14 @@ static const char *shared_init(apr_pool_t *pconf, apr_pool_t *ptemp,
     areas[4] = pc_local_area();
     areas[5] = pc_metrics_area();
     areas[6] = pc_poll_area();
-    if ((err = pc_segment_post_config(pconf, s, areas, 7)) != NULL)
+    areas[7] = pc_farm_area();
+    if ((err = pc_segment_post_config(pconf, s, areas, 8)) != NULL)
         return err;
     pc_metrics_post_config(pconf, s);
     pc_ratelimit_configure(pc_srv(s)->rate_limit, pc_srv(s)->rate_burst);
     cache_setting(ptemp, s, &cs);
+    if ((err = pc_farm_check(ptemp, &cs.farm)) != NULL)
+        return err;
     if ((err = pc_dcache_post_config(pconf, ptemp, s, &cs)) != NULL)
         return err;
     for (v = s; v; v = v->next)
@@ -136,6 +151,8 @@ void pc_test_config(apr_pool_t *pconf, server_rec *s)
                            "provider '%s' (load mod_socache_%s?)",
                            pc_log_safe(pconf, cs.farm_provider, 40),
                            pc_log_safe(pconf, cs.farm_provider, 40));
+    if (err == NULL && pc_any_use(s))
+        err = pc_farm_check(pconf, &cs.farm);
     if (err != NULL) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "PC00001: %s", err);
         /* test_config cannot fail otherwise; configtest must not say OK. */

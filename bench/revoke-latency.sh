@@ -14,11 +14,13 @@ bench_workdir revoke htdocs a/logs b/logs
 pa=$(free_port) pb=$(free_port) ps=$(free_port) pr=$(free_port)
 make -C "$top" -s all
 echo ok > "$work/htdocs/index.html"
+openssl rand -hex 32 > "$work/cache.key"
 for s in a b; do
   port=$pa; [ $s = b ] && port=$pb
   { httpd_conf_head "$work/$s" "$port" event "$ps" socache_redis
     cat <<EOC
 PingOneConsentCache redis:127.0.0.1:$pr
+PingOneConsentCacheKey file:$work/cache.key
 PingOneConsentCacheTTL $ttl $ttl
 <Location />
     PingOneConsent On

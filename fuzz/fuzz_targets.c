@@ -8,6 +8,7 @@
 #include "pc_activity.h"
 #include "pc_cache.h"
 #include "pc_consent.h"
+#include "pc_farm.h"
 #include "pc_hmac.h"
 #include "pc_json.h"
 #include "pc_parse.h"
@@ -200,6 +201,52 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (strncmp(s, "file:", 5) != 0) /* never read files named by input */
         pc_parse_secret(p, s, &secret);
+#elif defined(PC_FUZZ_FARM)
+    /* What a Redis farm reads back: purge messages (anyone who can
+     * publish), entry frames and the epoch (anyone who can write, before
+     * the seal is checked).  Whatever parses encodes back the same. */
+    {
+        const char *id;
+        unsigned char *keys;
+        int n;
+        switch (pc_farm_msg_parse(data, size, &id, &keys, &n, p)) {
+        case PC_FARM_MSG_ALL: {
+            const char *m = pc_farm_msg_all(p, id);
+            if (strlen(m) != size || memcmp(m, data, size) != 0)
+                __builtin_trap();
+            break;
+        }
+        case PC_FARM_MSG_KEYS: {
+            const char *m = pc_farm_msg_keys(p, id, keys, n);
+            if (m == NULL || strlen(m) != size || memcmp(m, data, size) != 0)
+                __builtin_trap();
+            break;
+        }
+        case PC_FARM_MSG_OTHER:
+            break;
+        }
+    }
+    {
+        const unsigned char *v;
+        apr_size_t vn;
+        apr_time_t fu, ex;
+        if (pc_farm_unframe(&v, &vn, &fu, &ex, data, size) == APR_SUCCESS) {
+            unsigned char *f;
+            apr_size_t fn;
+            pc_farm_frame(&f, &fn, v, vn, fu, ex, p);
+            if (fn != size || memcmp(f, data, size) != 0)
+                __builtin_trap();
+        }
+    }
+    {
+        apr_uint32_t e;
+        if (pc_farm_epoch_decode(&e, data, size) == APR_SUCCESS) {
+            char eb[PC_FARM_EPOCH_MAX];
+            if (pc_farm_epoch_encode(eb, e) != size ||
+                memcmp(eb, data, size) != 0)
+                __builtin_trap();
+        }
+    }
 #elif defined(PC_FUZZ_HMAC)
     /* Input: u8 cache-key length (mod 64), the cache key, a sealed value
      * (seeds: fuzz/corpus/hmac, sealed with these two secrets). */

@@ -2,6 +2,7 @@
  * pc_parse.c - configuration and protocol values.
  */
 #include "pc_parse.h"
+#include "pc_rurl.h"
 #include "pc_text.h"
 
 #include <apr_date.h>
@@ -193,6 +194,15 @@ const char *pc_parse_cache_spec(apr_pool_t *p, const char *arg,
 {
     const char *c;
 
+    memset(out, 0, sizeof(*out));
+    if (strstr(arg, "://") != NULL) {
+        pc_rurl_t *u;
+        const char *err = pc_rurl_parse(p, arg, &u);
+        if (err != NULL)
+            return err;
+        out->redis = u;
+        return NULL;
+    }
     if (*arg == '\0' || *arg == ':')
         return "expects <provider>[:<args>], e.g. shmcb, "
                "redis:127.0.0.1:6379 or memcache:host:port";

@@ -43,14 +43,22 @@ const char *pc_parse_user_from(apr_pool_t *p, const char *arg,
 /* An OAuth scope token (pc_scope_token_ok) of 1..128 characters. */
 const char *pc_check_scope(apr_pool_t *p, const char *scope);
 
-/* PingOneConsentCache "<provider>[:<args>]". */
+/* PingOneConsentCache "<provider>[:<args>]", or a Redis URL
+ * (redis://, rediss://, redis-sentinel://, rediss-sentinel://: the
+ * module's own Redis client, pc_rurl.h).  "redis:host:port" (no "//")
+ * stays the socache provider of mod_socache_redis. */
+struct pc_rurl_t;
 typedef struct pc_cache_spec_t {
-    const char *provider; /* socache provider name: [A-Za-z0-9_]+ */
+    const char *provider; /* socache provider name: [A-Za-z0-9_]+; NULL
+                           * for a Redis URL */
     const char *args;     /* what follows the first ':' (may be ""), or NULL
                            * when there is no ':' */
+    const struct pc_rurl_t *redis; /* the parsed Redis URL, or NULL */
 } pc_cache_spec_t;
 
-/* Split and check a PingOneConsentCache value into *out (strings in p). */
+/* Split and check a PingOneConsentCache value into *out (strings in p).
+ * A value with "://" must be a Redis URL (pc_rurl_parse's message when it
+ * is not). */
 const char *pc_parse_cache_spec(apr_pool_t *p, const char *arg,
                                 pc_cache_spec_t *out);
 

@@ -62,6 +62,48 @@ static const char release_lua[] =
     "end\n"
     "return 0\n";
 
+/* Take a lease that is free, or extend one that is ours. */
+static const char hold_lua[] =
+    "local v = redis.call('GET', KEYS[1])\n"
+    "if v == false then\n"
+    "  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n"
+    "  return 1\n"
+    "elseif v == ARGV[1] then\n"
+    "  redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
+    "  return 1\n"
+    "end\n"
+    "return 0\n";
+
+/* Presence: members with an expiry (ms, the server's clock) as score. */
+static const char presence_lua[] =
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local ttl = tonumber(ARGV[2])\n"
+    "if ARGV[1] ~= '' then\n"
+    "  if ttl > 0 then\n"
+    "    redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])\n"
+    "  else\n"
+    "    redis.call('ZREM', KEYS[1], ARGV[1])\n"
+    "  end\n"
+    "end\n"
+    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)\n"
+    "return redis.call('ZCARD', KEYS[1])\n";
+
+/* Present members (pc_redis_presence) not in a set. */
+static const char missing_lua[] =
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local n = 0\n"
+    "for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], now, '+inf')) do\n"
+    "  if redis.call('SISMEMBER', KEYS[1], m) == 0 then n = n + 1 end\n"
+    "end\n"
+    "return n\n";
+
+/* SADD with an expiry for the set. */
+static const char sadd_px_lua[] =
+    "redis.call('SADD', KEYS[1], ARGV[1])\n"
+    "return redis.call('PEXPIRE', KEYS[1], ARGV[2])\n";
+
 #define MSG_MAX 400
 
 struct pc_redis_t {
@@ -82,7 +124,8 @@ struct pc_redis_t {
     char msg[MSG_MAX], cause[MSG_MAX];
     apr_uint64_t connects;
     apr_uint64_t gen, conn_gen; /* master generation: told, at connect */
-    char bucket_sha[41], release_sha[41];
+    char bucket_sha[41], release_sha[41], hold_sha[41], presence_sha[41];
+    char missing_sha[41], sadd_px_sha[41];
 #ifdef PC_HAVE_HIREDIS_SSL
     SSL_CTX *ssl_ctx;
 #endif
@@ -598,6 +641,10 @@ apr_status_t pc_redis_create(pc_redis_t **out, const pc_redis_conf_t *conf,
         r->order[i] = i;
     sha1_hex(r->bucket_sha, PC_REDIS_BUCKET_LUA);
     sha1_hex(r->release_sha, release_lua);
+    sha1_hex(r->hold_sha, hold_lua);
+    sha1_hex(r->presence_sha, presence_lua);
+    sha1_hex(r->missing_sha, missing_lua);
+    sha1_hex(r->sadd_px_sha, sadd_px_lua);
 #ifdef PC_HAVE_HIREDIS_SSL
     if (conf->url->tls && tls_init(r, p) != APR_SUCCESS)
         return APR_EINVAL;
@@ -770,6 +817,30 @@ apr_status_t pc_redis_release(pc_redis_t *r, int *released, const void *key,
     return APR_SUCCESS;
 }
 
+apr_status_t pc_redis_hold(pc_redis_t *r, const void *key, apr_size_t key_len,
+                           const void *val, apr_size_t val_len,
+                           apr_int64_t px_ms)
+{
+    char px[24];
+    const char *args[] = {key, val, px};
+    size_t lens[3] = {key_len, val_len, 0};
+    redisReply *rep;
+    int held;
+
+    if (px_ms < 1) {
+        fail(r, PC_REDIS_E_USAGE, "a lease of %" APR_INT64_T_FMT " ms", px_ms);
+        return APR_EGENERAL;
+    }
+    lens[2] = (size_t)snprintf(px, sizeof(px), "%" APR_INT64_T_FMT, px_ms);
+    if ((rep = eval(r, hold_lua, r->hold_sha, 3, args, lens)) == NULL)
+        return APR_EGENERAL;
+    if (rep->type != REDIS_REPLY_INTEGER)
+        return unexpected(r, rep, "EVALSHA (hold)");
+    held = rep->integer == 1;
+    freeReplyObject(rep);
+    return held ? APR_SUCCESS : APR_EEXIST;
+}
+
 static apr_status_t integer_reply(pc_redis_t *r, apr_int64_t *value,
                                   redisReply *rep, const char *cmd)
 {
@@ -807,6 +878,90 @@ apr_status_t pc_redis_incr(pc_redis_t *r, apr_int64_t *value, const void *key,
     const char *argv[] = {"INCR", key};
     size_t lens[] = {4, key_len};
     return integer_reply(r, value, run(r, 2, argv, lens), "INCR");
+}
+
+apr_status_t pc_redis_presence(pc_redis_t *r, apr_int64_t *present,
+                               const void *key, apr_size_t key_len,
+                               const char *member, apr_int64_t ttl_ms)
+{
+    char ttl[24];
+    const char *args[] = {key, member ? member : "", ttl};
+    size_t lens[3];
+
+    if (ttl_ms < 0) {
+        fail(r, PC_REDIS_E_USAGE, "presence for %" APR_INT64_T_FMT " ms",
+             ttl_ms);
+        return APR_EGENERAL;
+    }
+    lens[0] = key_len;
+    lens[1] = strlen(args[1]);
+    lens[2] = (size_t)snprintf(ttl, sizeof(ttl), "%" APR_INT64_T_FMT, ttl_ms);
+    return integer_reply(r, present,
+                         eval(r, presence_lua, r->presence_sha, 3, args, lens),
+                         "EVALSHA (presence)");
+}
+
+/* EVALSHA of a script with two KEYS (eval() passes one). */
+static redisReply *eval2(pc_redis_t *r, const char *script, const char *sha,
+                         const char *k1, const char *k2)
+{
+    const char *argv[] = {"EVALSHA", sha, "2", k1, k2};
+    redisReply *rep = run(r, 5, argv, NULL);
+
+    if (rep == NULL && r->err == PC_REDIS_E_REPLY &&
+        strcmp(r->code, "NOSCRIPT") == 0) {
+        argv[0] = "EVAL";
+        argv[1] = script;
+        rep = run(r, 5, argv, NULL);
+    }
+    return rep;
+}
+
+apr_status_t pc_redis_missing(pc_redis_t *r, apr_int64_t *missing,
+                              const char *set_key, const char *presence_key)
+{
+    return integer_reply(r, missing,
+                         eval2(r, missing_lua, r->missing_sha, set_key,
+                               presence_key),
+                         "EVALSHA (missing)");
+}
+
+apr_status_t pc_redis_sadd_px(pc_redis_t *r, const char *key,
+                              const char *member, apr_int64_t px_ms)
+{
+    char px[24];
+    const char *args[] = {key, member, px};
+    size_t lens[3];
+
+    if (px_ms < 1) {
+        fail(r, PC_REDIS_E_USAGE, "SADD with an expiry of %" APR_INT64_T_FMT
+                                  " ms", px_ms);
+        return APR_EGENERAL;
+    }
+    lens[0] = strlen(key);
+    lens[1] = strlen(member);
+    lens[2] = (size_t)snprintf(px, sizeof(px), "%" APR_INT64_T_FMT, px_ms);
+    return integer_reply(r, NULL,
+                         eval(r, sadd_px_lua, r->sadd_px_sha, 3, args, lens),
+                         "EVALSHA (sadd)");
+}
+
+apr_status_t pc_redis_pexpire(pc_redis_t *r, const void *key,
+                              apr_size_t key_len, apr_int64_t px_ms)
+{
+    char px[24];
+    const char *argv[] = {"PEXPIRE", key, px};
+    size_t lens[] = {7, key_len, 0};
+    apr_int64_t set = 0;
+    apr_status_t rv;
+
+    if (px_ms < 1) {
+        fail(r, PC_REDIS_E_USAGE, "PEXPIRE of %" APR_INT64_T_FMT " ms", px_ms);
+        return APR_EGENERAL;
+    }
+    lens[2] = (size_t)snprintf(px, sizeof(px), "%" APR_INT64_T_FMT, px_ms);
+    rv = integer_reply(r, &set, run(r, 3, argv, lens), "PEXPIRE");
+    return rv == APR_SUCCESS && set == 0 ? APR_NOTFOUND : rv;
 }
 
 apr_status_t pc_redis_get_int(pc_redis_t *r, apr_int64_t *value,

@@ -161,6 +161,14 @@ apr_status_t pc_redis_release(pc_redis_t *r, int *released, const void *key,
                               apr_size_t key_len, const void *val,
                               apr_size_t val_len);
 
+/* Take or keep a lease in one step: when key is absent, SET key val PX
+ * px_ms; when it holds val (ours), extend it to px_ms; otherwise leave it.
+ * APR_SUCCESS: held by val now; APR_EEXIST: held by someone else.  Atomic
+ * (a Lua script), so two takers never both think they hold it. */
+apr_status_t pc_redis_hold(pc_redis_t *r, const void *key, apr_size_t key_len,
+                           const void *val, apr_size_t val_len,
+                           apr_int64_t px_ms);
+
 /* DEL of n keys (1..64); *removed (may be NULL): how many existed. */
 apr_status_t pc_redis_del(pc_redis_t *r, apr_int64_t *removed, int n,
                           const void *const *keys, const apr_size_t *key_lens);
@@ -168,6 +176,30 @@ apr_status_t pc_redis_del(pc_redis_t *r, apr_int64_t *removed, int n,
 /* INCR: *value is the new value. */
 apr_status_t pc_redis_incr(pc_redis_t *r, apr_int64_t *value, const void *key,
                            apr_size_t key_len);
+
+/* Who is present: a sorted set of members, each until an expiry in the
+ * Redis server's clock (so the clients' clocks do not matter).  With
+ * member non-NULL and ttl_ms > 0: member is present for ttl_ms from now;
+ * with member non-NULL and ttl_ms == 0: member leaves.  Members whose time
+ * has passed are dropped, and *present (may be NULL) is how many are left.
+ * One Lua script (ZADD/ZREM, ZREMRANGEBYSCORE, ZCARD). */
+apr_status_t pc_redis_presence(pc_redis_t *r, apr_int64_t *present,
+                               const void *key, apr_size_t key_len,
+                               const char *member, apr_int64_t ttl_ms);
+
+/* How many members present in presence_key (see pc_redis_presence) are
+ * not (yet) in the set set_key: *missing.  One Lua script
+ * (ZRANGEBYSCORE, SISMEMBER). */
+apr_status_t pc_redis_missing(pc_redis_t *r, apr_int64_t *missing,
+                              const char *set_key, const char *presence_key);
+
+/* SADD key member, and the set expires px_ms from now (px_ms >= 1). */
+apr_status_t pc_redis_sadd_px(pc_redis_t *r, const char *key,
+                              const char *member, apr_int64_t px_ms);
+
+/* PEXPIRE key px_ms (px_ms >= 1); APR_NOTFOUND when the key is absent. */
+apr_status_t pc_redis_pexpire(pc_redis_t *r, const void *key,
+                              apr_size_t key_len, apr_int64_t px_ms);
 
 /* GET of an integer (an epoch): APR_NOTFOUND when absent; an error
  * (PC_REDIS_E_REPLY) when the value is not a decimal integer. */

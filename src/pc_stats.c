@@ -16,7 +16,8 @@ const char *const pc_counter_names[PC_CNT_MAX] = {
     "budget_exceeded",
     "feed_polls",    "feed_audit_calls", "feed_events",
     "feed_applied",  "feed_malformed",   "feed_foreign",
-    "feed_errors",   "feed_rate_limited"};
+    "feed_errors",   "feed_rate_limited",
+    "cache_seal_failures"};
 
 #define WEBHOOK_HELP                                                         \
     "Webhook deliveries (pingone-consent-webhook), by result: accepted, "    \
@@ -92,6 +93,10 @@ const pc_counter_def_t pc_counter_defs[PC_CNT_MAX] = {
     [PC_CNT_FEED_RATE_LIMITED] = {"pingone_consent_feed_rate_limited_total",
                                   "Activity feed: 429 answers from the audit "
                                   "API (backed off).", NULL, NULL},
+    [PC_CNT_SEAL_FAILED] = {"pingone_consent_cache_seal_failures_total",
+                            "Entries of a farm cache ignored because their "
+                            "seal (PingOneConsentCacheKey) did not verify.",
+                            NULL, NULL},
 };
 
 void pc_counter_desc_of(pc_counter_desc_t *out, const char *name,

@@ -44,6 +44,8 @@ typedef enum {
                                 environment, skipped */
     PC_CNT_FEED_ERRORS,      /* activity feed: polls that failed */
     PC_CNT_FEED_RATE_LIMITED,/* activity feed: 429 answers (backed off) */
+    PC_CNT_SEAL_FAILED,      /* entries of a farm cache ignored: their seal
+                                (PingOneConsentCacheKey) did not verify */
     PC_CNT_MAX
 } pc_counter_e;
 

@@ -1,7 +1,8 @@
-# Run with PingOneConsentCache redis:... or memcache:... (t/run-httpd-tests.sh
-# does, against servers it starts on loopback): decisions land on the
-# cache server, and when it goes away requests fall back to PingOne, with
-# one log line per interval rather than one per request.
+# Run with PingOneConsentCache redis://..., redis:... or memcache:...
+# (t/run-httpd-tests.sh does, against servers it starts on loopback):
+# decisions land on the cache server, and when it goes away requests fall
+# back to PingOne, with one log line per interval rather than one per
+# request.
 use strict;
 use warnings FATAL => 'all';
 use FindBin;
@@ -61,7 +62,8 @@ ok t_cmp(counts()->{consents}, 1, 'cache down: still one PingOne call for all of
 # dies: redis's and memcached's socache modules would wait on it for days,
 # so the module gives every call to it a deadline.  A new server on the
 # same port, then SIGSTOP.
-my ($kind, $port) = $cache =~ /^(redis|memcache):127\.0\.0\.1:(\d+)/;
+my ($kind, $url, $port) = $cache =~ m{^(redis|memcache):(//)?127\.0\.0\.1:(\d+)};
+my $start_mark = log_mark();
 my $server = fork();
 die "fork: $!" unless defined $server;
 if (!$server) {
@@ -79,7 +81,19 @@ my $src = '';
 for (1 .. 75) { $src = as($hung)->{headers}{'x-pc-source'} // ''; last if $src eq 'cache'; sleep 0.2 }
 ok t_cmp($src, 'cache', 'a new cache server on the same port is used again');
 
+# (redis://: the purge subscriber is back on the new server first, so that
+# it is its silence the subscriber notices below)
+if ($url) { for (1 .. 6) { last if log_since($start_mark, qr/PC00032/) =~ /PC00032/ } }
+my $stop_mark = log_mark();
 kill 'STOP', $server;
+if ($url) {
+    # The module's own client: this server's local tier answers until its
+    # purge subscriber notices the silence (a PING or a command unanswered
+    # within the command timeout: about a second) and says so (PC00031);
+    # from then on every lookup reads Redis, which times out, so PingOne
+    # decides.
+    for (1 .. 6) { last if log_since($stop_mark, qr/PC00031/) =~ /PC00031/ }
+}
 # 10 s: far above what one request may take (three cache calls of 0.5 s at
 # most), far below the cache modules' own wait.
 my $quick = HTTP::Tiny->new(timeout => 10, keep_alive => 0);

@@ -47,6 +47,7 @@ PingOneAuthBaseURL http://127.0.0.1:$sim
 PingOneClientID c0ffee00-1111-4222-8333-444455556666
 PingOneClientSecret s3cr3t-worker-secret
 PingOneConsentCache $cache
+PingOneConsentCacheKey file:@{[serverroot()]}/conf/cache.key
 PingOneConsentCacheTTL 60 10
 SetEnvIf X-Test-Sub "^(.+)\$" OIDC_CLAIM_sub=\$1
 <Location />

@@ -36,6 +36,7 @@ for (1 .. 100) { last if IO::Socket::INET->new("127.0.0.1:$port"); sleep 0.05 }
 my $hook_auth = 'Bearer t43-hook-secret-0123456789';
 my $srv = extra_server(name => 't43', modules => [qw(socache_redis authz_host)], conf => <<"EOC");
 PingOneConsentCache redis:127.0.0.1:$port
+PingOneConsentCacheKey file:@{[serverroot()]}/conf/cache.key
 PingOneConsentCacheTTL 60 10
 <Location />
     Require all granted

@@ -28,6 +28,7 @@ my %srv;
 for my $name (qw(farm_a farm_b)) {
     $srv{$name} = extra_server(name => $name, modules => [qw(socache_redis socache_memcache)], conf => <<"EOC");
 PingOneConsentCache $cache
+PingOneConsentCacheKey file:@{[serverroot()]}/conf/cache.key
 PingOneActivityPoll 1
 PingOneTimeout 1000 500
 PingOneConsentCacheTTL 60 60

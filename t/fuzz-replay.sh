@@ -3,7 +3,7 @@
 # built with ASan + UBSan (build/fuzz/replay_<target>).  Crashing inputs
 # found by `make fuzz` are kept in the corpora as regression seeds.
 cd "$(dirname "$0")/.."
-targets=(consent token job webhook cache directives hmac activity)
+targets=(consent token job webhook cache directives hmac activity farm)
 echo "1..${#targets[@]}"
 i=0
 for t in "${targets[@]}"; do

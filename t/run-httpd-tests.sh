@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # The Apache::Test suite under each MPM named (default: prefork worker event),
 # each run against its own PingOne simulator on a free loopback port; then
-# the cache tests again with redis and with memcached as the cache (servers
-# started here, on loopback).
+# the cache tests again with the farm caches named in PC_REMOTE_CACHES
+# (servers started here, on loopback): redis-url (the module's own Redis
+# client, redis://, plus the farm tests that start Redis servers and
+# sentinels of their own), memcache (mod_socache_memcache) and, when asked
+# for, redis (mod_socache_redis: the same socache code path as memcache).
+# Default as root: "redis-url memcache".
 #
 # Apache::Test refuses to run as root.  As root, this script copies the tree
 # to a temporary directory owned by an unprivileged user (PC_TEST_USER,
@@ -18,10 +22,11 @@ if [ "$(id -u)" -eq 0 ]; then
   tar -C "$top" --exclude=.git -cf - . | tar -C "$work" -xf -
   chown -R "$user" "$work"
   chmod 755 "$work"
-  runuser -u "$user" -- env PC_REMOTE_CACHES="${PC_REMOTE_CACHES:-redis memcache}" \
+  runuser -u "$user" -- env PC_REMOTE_CACHES="${PC_REMOTE_CACHES:-redis-url memcache}" \
     PC_BUILD_DIR="${PC_BUILD_DIR:-build}" HTTPD="${HTTPD:-/usr/sbin/apache2}" \
     PC_TEST_ARGS="${PC_TEST_ARGS:-}" PC_TEST_FILES="${PC_TEST_FILES:-}" \
-    PC_REMOTE_FILES="${PC_REMOTE_FILES:-}" \
+    PC_REMOTE_FILES="${PC_REMOTE_FILES:-}" PC_FARM_MPM="${PC_FARM_MPM:-}" \
+    PC_KEEP_LOGS="${PC_KEEP_LOGS:-}" \
     bash "$work/t/run-httpd-tests.sh" $mpms
   rc=$?
   if [ $rc -eq 0 ]; then rm -rf "$work"; else echo "# test tree kept in $work"; fi
@@ -105,6 +110,10 @@ run_suite() {
   perl t/TEST -apxs "$apxs" -httpd "$httpd" -httpd_conf "$top/t/conf/inherit.conf" \
     -maxclients 64 ${PC_TEST_ARGS:-} "$@" || { rc=1; echo "# error_log tail ($mpm, $cache):"; tail -n 40 t/logs/error_log 2>/dev/null | sed 's/^/#   /'; }
   kill $sim $sim_tls 2>/dev/null; wait $sim $sim_tls 2>/dev/null
+  # PC_KEEP_LOGS=DIR: keep each run's logs (error logs of every server)
+  if [ -n "${PC_KEEP_LOGS:-}" ]; then
+    mkdir -p "$PC_KEEP_LOGS/$mpm-${cache%%:*}" && cp -r t/logs/. "$PC_KEEP_LOGS/$mpm-${cache%%:*}/" 2>/dev/null
+  fi
   perl t/TEST -clean >/dev/null 2>&1 || true
 }
 
@@ -115,7 +124,17 @@ done
 
 for remote in ${PC_REMOTE_CACHES:-}; do
   port=$(free_port)
+  # The cache tests, and for redis-url the farm tests too.
+  files="t/20_cache.t t/23_farm.t t/32_purge_race.t t/43_farm_purge.t t/52_feed_farm.t"
+  spec="$remote:127.0.0.1:$port"
   case $remote in
+    redis-url)
+      command -v redis-server >/dev/null || { echo "not ok - redis-server is not installed"; rc=1; continue; }
+      redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+        --daemonize no --logfile "$top/t/redis.log" &
+      spec="redis://127.0.0.1:$port"
+      files="$files t/25_redis_farm.t t/26_sentinel.t"
+      ;;
     redis)
       command -v redis-server >/dev/null || { echo "not ok - redis-server is not installed"; rc=1; continue; }
       redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
@@ -125,16 +144,18 @@ for remote in ${PC_REMOTE_CACHES:-}; do
       command -v memcached >/dev/null || { echo "not ok - memcached is not installed"; rc=1; continue; }
       memcached -l 127.0.0.1 -p "$port" -U 0 -m 16 &
       ;;
-    *) echo "# unknown remote cache '$remote' (redis, memcache): skipped"; continue ;;
+    *) echo "# unknown remote cache '$remote' (redis-url, redis, memcache): skipped"; continue ;;
   esac
   server=$!
+  # t/22_remote_cache.t stops the cache server: it runs last.
+  files="$files t/22_remote_cache.t"
   for _ in $(seq 1 50); do
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1
   done
-  echo "# ---- Apache::Test, event MPM, $remote cache on 127.0.0.1:$port ----"
-  # t/22_remote_cache.t stops the cache server: it runs last.
-  PC_CACHE_SERVER_PID=$server run_suite event "$remote:127.0.0.1:$port" \
-    ${PC_REMOTE_FILES:-t/20_cache.t t/23_farm.t t/32_purge_race.t t/43_farm_purge.t t/52_feed_farm.t t/22_remote_cache.t}
+  files=${PC_REMOTE_FILES:-$files}
+  echo "# ---- Apache::Test, event MPM, $remote cache: $spec ----"
+  # shellcheck disable=SC2086
+  PC_CACHE_SERVER_PID=$server run_suite event "$spec" $files
   kill $server 2>/dev/null; wait $server 2>/dev/null
 done
 exit $rc

@@ -1,6 +1,7 @@
 /* Unit tests: pc_parse (directive values, cache spec, Retry-After,
  * timestamps). */
 #include "pc_parse.h"
+#include "pc_rurl.h"
 #include "tap.h"
 
 #include <apr_env.h>
@@ -112,6 +113,25 @@ static void test_cache_spec(void)
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         is_str(pc_parse_cache_spec(p, bad[i].arg, &cs), *bad[i].want,
                "cache spec refused: '%s'", bad[i].arg);
+
+    /* Redis URLs: the module's own client, not a socache provider. */
+    ok(pc_parse_cache_spec(p, "redis://127.0.0.1:6380/2", &cs) == NULL &&
+           cs.redis != NULL && cs.provider == NULL && cs.redis->db == 2,
+       "redis:// is a Redis URL (db 2), no provider");
+    ok(pc_parse_cache_spec(p, "REDIS-SENTINEL://a:1,b/mymaster", &cs) == NULL &&
+           cs.redis != NULL && cs.redis->sentinel &&
+           strcmp(cs.redis->master, "mymaster") == 0,
+       "redis-sentinel:// (scheme in any case)");
+    ok(pc_parse_cache_spec(p, "redis:127.0.0.1:6379", &cs) == NULL &&
+           cs.redis == NULL && strcmp(cs.provider, "redis") == 0,
+       "redis:host:port stays mod_socache_redis");
+    ok(pc_parse_cache_spec(p, "redis://u:pw@h", &cs) != NULL,
+       "a URL the Redis parser refuses is refused (credentials)");
+    ok(pc_parse_cache_spec(p, "memcache://h:11211", &cs) != NULL,
+       "another scheme is refused");
+    if (!pc_rurl_tls_available())
+        ok(strstr(pc_parse_cache_spec(p, "rediss://h", &cs), "stunnel") != NULL,
+           "rediss:// without hiredis_ssl: refused, naming stunnel");
 }
 static void test_retry_after(void)
 {

@@ -198,7 +198,61 @@ static void test_lease_epoch(void)
     ok(pc_redis_lease(o, K("pc:lease"), K("other"), 30000) == APR_SUCCESS,
        "then another can take it");
 
+    ok(pc_redis_hold(r, K("pc:hold"), K("me"), 30000) == APR_SUCCESS,
+       "hold: a free lease is taken");
+    is_int(pc_redis_hold(o, K("pc:hold"), K("other"), 30000), APR_EEXIST,
+           "hold: another holder is refused");
+    ok(h_int(mport, PW, "PEXPIRE pc:hold 500") == 1 &&
+           pc_redis_hold(r, K("pc:hold"), K("me"), 30000) == APR_SUCCESS &&
+           h_int(mport, PW, "PTTL pc:hold") > 20000,
+       "hold: the holder extends its lease");
+    ok(h_int(mport, PW, "PEXPIRE pc:hold 1") == 1 &&
+           H_WAIT(2000, h_int(mport, PW, "EXISTS pc:hold") == 0) &&
+           pc_redis_hold(o, K("pc:hold"), K("other"), 30000) == APR_SUCCESS,
+       "hold: a lapsed lease goes to the next taker");
+    is_int(pc_redis_hold(r, K("pc:hold"), K("me"), 0), APR_EGENERAL,
+           "hold: a lease of 0 ms is a usage error");
+
     is_int(pc_redis_get_int(r, &e, K("pc:epoch")), APR_NOTFOUND, "no epoch yet");
+    {
+        apr_int64_t n = -1;
+        ok(pc_redis_presence(r, &n, K("pc:subs"), "s1", 60000) == APR_SUCCESS &&
+               n == 1,
+           "presence: one member");
+        ok(pc_redis_presence(o, &n, K("pc:subs"), "s2", 300) == APR_SUCCESS &&
+               n == 2,
+           "presence: two members");
+        ok(pc_redis_presence(r, &n, K("pc:subs"), "s1", 60000) == APR_SUCCESS &&
+               n == 2,
+           "presence: a renewal counts once");
+        ok(H_WAIT(3000, pc_redis_presence(r, &n, K("pc:subs"), NULL, 0) ==
+                                APR_SUCCESS && n == 1),
+           "presence: a member that is not renewed drops out");
+        ok(pc_redis_presence(r, &n, K("pc:subs"), "s1", 0) == APR_SUCCESS &&
+               n == 0,
+           "presence: a member leaves");
+        pc_redis_presence(r, &n, K("pc:subs"), "a", 60000);
+        pc_redis_presence(r, &n, K("pc:subs"), "b", 60000);
+        ok(pc_redis_missing(r, &n, "pc:acks", "pc:subs") == APR_SUCCESS && n == 2,
+           "missing: nobody confirmed yet (2)");
+        ok(pc_redis_sadd_px(o, "pc:acks", "a", 5000) == APR_SUCCESS &&
+               pc_redis_sadd_px(o, "pc:acks", "a", 5000) == APR_SUCCESS &&
+               pc_redis_sadd_px(o, "pc:acks", "zz", 5000) == APR_SUCCESS &&
+               pc_redis_missing(r, &n, "pc:acks", "pc:subs") == APR_SUCCESS &&
+               n == 1,
+           "missing: a confirmed, twice; zz is not present; b is missing");
+        ok(h_int(mport, PW, "PTTL pc:acks") > 1000, "the confirmations expire");
+        ok(pc_redis_sadd_px(o, "pc:acks", "b", 5000) == APR_SUCCESS &&
+               pc_redis_missing(r, &n, "pc:acks", "pc:subs") == APR_SUCCESS &&
+               n == 0,
+           "missing: none once b confirmed");
+    }
+    is_int(pc_redis_pexpire(r, K("pc:none"), 5000), APR_NOTFOUND,
+           "PEXPIRE of an absent key: not found");
+    ok(pc_redis_incr(r, &e, K("pc:ack:x")) == APR_SUCCESS &&
+           pc_redis_pexpire(r, K("pc:ack:x"), 5000) == APR_SUCCESS &&
+           h_int(mport, PW, "PTTL pc:ack:x") > 1000,
+       "PEXPIRE sets an expiry");
     ok(pc_redis_incr(r, &e, K("pc:epoch")) == APR_SUCCESS && e == 1, "INCR -> 1");
     ok(pc_redis_incr(o, &e, K("pc:epoch")) == APR_SUCCESS && e == 2, "INCR -> 2");
     ok(pc_redis_get_int(r, &e, K("pc:epoch")) == APR_SUCCESS && e == 2, "GET epoch 2");
