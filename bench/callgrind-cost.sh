@@ -3,7 +3,7 @@
 # what else the machine is doing: httpd -X (prefork, one process;
 # PC_CG_MPM=event for the event MPM) under callgrind with instrumentation
 # off from the start; the warm-up (100,000 users cached through the module,
-# 8 connections) runs uninstrumented, and each measured case is bracketed
+# one after another) runs uninstrumented, and each measured case is bracketed
 # by `callgrind_control -i on` / `-i off` and dumped on its own, so that
 # start-up, warm-up and shutdown are never counted.
 #
@@ -87,7 +87,7 @@ vgpid=$vg
 # k*S mod $users), "miss" (the TTL-0 user).
 client() {
   python3 - "$vgpid" "$@" "$users" "$miss_user" <<'PY'
-import http.client, os, subprocess, sys, time
+import http.client, json, os, subprocess, sys, time
 pid, mode, port, path, count, arg, users, miss = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), sys.argv[6], int(sys.argv[7]), sys.argv[8]
 fmt = "f0000000-0000-4000-8000-%012d"
 c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
@@ -101,29 +101,35 @@ def user(k):
     if arg == "miss": return miss
     kind, v = arg.split(":")
     return fmt % (k % int(v)) if kind == "cycle" else fmt % ((k * int(v)) % users)
-if mode == "warm":           # 8 connections: the simulator's time overlaps
-    import threading
-    def part(j):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-        for k in range(j, count, 8):
-            get(fmt % k, conn)
-    ts = [threading.Thread(target=part, args=(j,)) for j in range(8)]
-    [t.start() for t in ts]; [t.join() for t in ts]
+if mode == "warm":           # one connection: httpd -X serves one at a time
+    for k in range(count):
+        get(fmt % k)
     sys.exit(0)
-get(user(count))          # connected, and this path's code paged in
+def consent_calls():
+    s = http.client.HTTPConnection("127.0.0.1", int(os.environ["PC_CG_SIM"]), timeout=60)
+    s.request("GET", "/__control/counts")
+    return json.loads(s.getresponse().read())["consents"]
+c0 = consent_calls()
+# Connected, this path's code paged in, and for hits: the very users of the
+# case asked once, so that one whose entry was evicted is fetched again
+# (uninstrumented) instead of counting as a miss.
+for k in range(1 if arg == "miss" else count):
+    get(user(k))
+c1 = consent_calls()
 ctl = lambda *a: subprocess.run(os.environ["PC_CG_CTL"].split() + list(a) + [pid], check=True,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
 ctl("-i", "on")
 for k in range(count):
     get(user(k))
 ctl("-i", "off")
+open(os.environ["PC_CG_CALLS"], "w").write("%d %d\n" % (c1 - c0, consent_calls() - c1))
 PY
 }
 # measure NAME COUNT CLIENT-ARGS... : instructions per request of a case
 measure() {
   local name=$1 count=$2 before after f; shift 2
   before=$(ls "$work"/cg.out.* 2>/dev/null | wc -l)
-  client case "$@" "$count" "${CASE_ARG}"
+  PC_CG_SIM=$sim_port PC_CG_CALLS="$work/calls.$name" client case "$@" "$count" "${CASE_ARG}"
   $PC_CG_CTL --dump="$name" "$vgpid" >/dev/null 2>&1
   for _ in $(seq 1 100); do
     after=$(ls "$work"/cg.out.* 2>/dev/null | wc -l)
@@ -137,14 +143,17 @@ measure() {
 tw=$(date +%s)
 client warm "$port" /gated/f.txt "$users" -
 warm_secs=$(( $(date +%s) - tw ))
-echo "warmed $users users in $warm_secs s (uninstrumented)"
+warm_calls=$(calls consents)
+echo "warmed $users users in $warm_secs s (uninstrumented), $warm_calls PingOne calls"
+[ "$warm_calls" -ge "$users" ] || { echo "warming made $warm_calls PingOne calls for $users users"; exit 1; }
 CASE_ARG=cycle:1000 static=$(measure static "$n" "$port" /static/f.txt)
 CASE_ARG=one        hit1=$(measure hit1 "$n" "$port" /gated/f.txt)
 CASE_ARG=cycle:1000 hit1k=$(measure hit1k "$n" "$port" /gated/f.txt)
 CASE_ARG=stride:97  hitbig=$(measure hitbig "$n" "$port" /gated/f.txt)
-calls0=$(calls consents)
 CASE_ARG=miss       miss=$(measure miss "$nmiss" "$port0" /gated/f.txt)
-miss_calls=$(( $(calls consents) - calls0 - 1 ))   # the client's first request is a miss too
+# PingOne calls before (uninstrumented) and during each case: hits must
+# make none while counted.
+for c in static hit1 hit1k hitbig miss; do read -r pre during < "$work/calls.$c"; eval "pre_$c=$pre during_$c=$during"; done
 
 out=$(bench_out callgrind)
 python3 - "$out" <<PY
@@ -164,7 +173,10 @@ for name, v, k in rows:
     L.append("| %s | %d | %s | **%s** | %s |" % (name, k, format(v, ","), format(v - static, ","),
              "%.2fx" % ((v - static) / float(rows[0][1] - static)) if "hit" in name else "-"))
 L += ["",
-      "- PingOne consent calls during the miss case: $miss_calls for $nmiss requests",
+      "- PingOne consent calls while counted: hit cases **%d** (1 user, 1,000, $users: $during_hit1, "
+      "$during_hit1k, $during_hitbig), miss case $during_miss for $nmiss requests" % ($during_hit1 + $during_hit1k + $during_hitbig),
+      "- users of the hit cases whose entries had been evicted since warming, fetched again before counting: "
+      "1 user $pre_hit1, 1,000 users $pre_hit1k, $users users **$pre_hitbig** of $n",
       "- duration of this part: %d s" % (int("$(date +%s)") - int("$t0"))]
 open(out, "w").write("\n".join(L) + "\n")
 print("\n".join(L))

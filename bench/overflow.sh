@@ -88,28 +88,40 @@ done
 fresh_log=$(grep -c PC00028 "$work/logs/error_log" || true)
 
 out=$(bench_out overflow)
-python3 - "$work/points" "$secs" "$capacity" "$out" <<PY
-import sys
-points, secs, cap, out = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+ways=$(awk '/#define PC_TABLE_WAYS/ {print $3}' "$top/src/pc_table.h")
+python3 - "$work/points" "$secs" "$capacity" "$out" "$ways" <<PY
+import math, sys
+points, secs, cap, out, ways = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
+def model(w):
+    """Users hashed uniformly to cap/ways buckets of 'ways' slots, each user
+    to one bucket: a bucket keeps min(X, ways) of its X ~ Poisson(w/buckets)
+    users, so uniform draws hit E[min(X, ways)] / E[X]."""
+    lam = w / (cap / ways); p = math.exp(-lam); over = 0.0
+    for k in range(1, int(lam * 10) + 60):
+        p *= lam / k
+        if k > ways: over += (k - ways) * p
+    return 1 - over / lam
 L = ["## Default-cache overflow: hit rate and PingOne calls against working-set size", "",
      "Machine: $machine.  httpd event MPM, 2 children x 32 threads; cache: ${size_line:-default size} "
      "(capacity %s decisions, admin status); \`PingOneConsentCacheTTL 86400 86400\`; "
      "\`PingOneRateLimit Off\` (demand shown unthrottled; the default budget would cap calls at 50/s "
      "and refuse the rest); each point: the working set's new users warmed once, then wrk -t2 -c32 "
      "drawing users of the set at random for %d s; counters from the admin status." % (format(cap, ","), secs), "",
-     "| working set | vs capacity | hit rate | best possible (C/W) | misses per 1,000 requests | PingOne calls/s "
-     "| req/s | fresh evictions/s | cache entries | non-200 |",
-     "|---|---|---|---|---|---|---|---|---|---|"]
+     "| working set | vs capacity | hit rate | best possible (C/W) | model: %d-way buckets | misses per 1,000 requests "
+     "| PingOne calls/s | req/s | fresh evictions/s | cache entries | non-200 |" % ways,
+     "|---|---|---|---|---|---|---|---|---|---|---|"]
 for line in open(points):
     f = line.split()
     w, rps, non200 = int(f[0]), float(f[3]), int(f[4])
     b = [int(x) for x in f[5:10]]; a = [int(x) for x in f[10:15]]
     hits, misses, calls, fresh = a[0] - b[0], a[1] - b[1], a[2] - b[2], a[3] - b[3]
     n = hits + misses
-    L.append("| %s | %.2f | **%.4f** | %.4f | %.1f | **%.0f** | %.0f | %.0f | %s | %d |" % (
-        format(w, ","), w / cap, hits / n if n else 0, min(1.0, cap / w), 1000.0 * misses / n if n else 0,
+    L.append("| %s | %.2f | **%.4f** | %.4f | %.4f | %.1f | **%.0f** | %.0f | %.0f | %s | %d |" % (
+        format(w, ","), w / cap, hits / n if n else 0, min(1.0, cap / w), model(w), 1000.0 * misses / n if n else 0,
         calls / secs, rps, fresh / secs, format(a[4], ","), non200))
 L += ["",
+      "- model: each user hashes to one bucket of %d slots (%s buckets); a bucket keeps %d of its users, so "
+      "fresh entries are evicted well below the capacity in decisions." % (ways, format(cap // ways, ","), ways),
       "- PingOne calls/s is what this load (wrk -c32, closed loop) made; a miss costs a simulator call, so "
       "past capacity the request rate falls to what the simulator serves.  The load a real site puts on "
       "PingOne is misses per 1,000 requests x its request rate.",
