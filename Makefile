@@ -238,18 +238,18 @@ run: deps
 stop:
 	@bash tools/run.sh stop
 
-# Benchmarks (not part of `make test`): ungated vs. PingOneConsent vs.
-# mod_oauth2, one run; then a farm of three servers on one Redis
-# (bench/farm-bench.sh, FARM_BENCH_ARGS); then revoke-to-deny through the
-# activity feed; results under bench/results/.
-BENCH_PACKAGES := wrk libapache2-mod-oauth2 gnuplot-nox apache2-utils valgrind
+# Benchmarks (not part of `make test`; about an hour): overhead vs.
+# ungated and mod_oauth2, the user sweep, the cache's overflow curve,
+# cold-miss latency, instructions per request, memory per child, revoke
+# latency through the activity feed, a farm on Redis (FARM_BENCH_ARGS); one
+# Markdown summary in bench/results/bench-<date>.md.  BENCH_ARGS: parts to
+# run (e.g. "sweep miss"); BENCH_SCALE=quick: everything small.
+BENCH_PACKAGES := wrk libapache2-mod-oauth2 gnuplot-nox apache2-utils valgrind iproute2 \
+                  redis-server redis-sentinel
 bench: deps
 	@bash tools/deps.sh $(BENCH_PACKAGES)
 	@$(MAKE) --no-print-directory all
-	@bash bench/run-bench.sh $(BENCH_ARGS)
-	@bash bench/poll-latency.sh
-	@bash bench/farm-bench.sh $(FARM_BENCH_ARGS)
-	@bash bench/farm-callgrind.sh
+	@bash bench/make-bench.sh $(BENCH_ARGS)
 
 # Load with PingOne faults (not part of `make test`): SOAK_SECONDS, default 120.
 SOAK_SECONDS ?= 120

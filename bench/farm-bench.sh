@@ -19,7 +19,7 @@
 #      under load with users who have consent and users who have not; the
 #      master killed: seconds until cache hits again, and allows of users
 #      without consent (must be 0).
-# Writes bench/results/farm-<stamp>.md.
+# Writes bench/results/farm-<date>.md (or its part of make bench's summary).
 # Usage: bench/farm-bench.sh [rounds] [seconds] [connections]
 #   PC_FARM_USERS (10000), PC_FARM_REVOKES (200), PC_FARM_SENTINEL (1: run part 4)
 set -euo pipefail
@@ -261,8 +261,7 @@ fi
 
 # The report.
 mkdir -p "$top/bench/results"
-stamp=$(date -u +%Y%m%d-%H%M)
-out="$top/bench/results/farm-$stamp.md"
+out=$(bench_out farm)
 python3 - "$work" "$out" "$rounds" "$secs" "$conns" "$nusers" "$mem0" "$mem1" "$entries" "$mem_one" \
   "$calls_after_warm" "$calls_during" "$warm_a" "$sentinel_json" <<'PY'
 import json, os, platform, re, statistics, subprocess, sys

@@ -81,7 +81,7 @@ for c in shm redis; do
   lines+=("| $c | $sp | $gp | ${cost[$c]} |")
 done
 mkdir -p "$top/bench/results"
-out="$top/bench/results/farm-callgrind-$(date -u +%Y%m%d-%H%M).md"
+out=$(bench_out farmcg)
 { echo "# Instructions per warm hit: Redis farm server vs a server on its own table, $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo
   echo "httpd -X (prefork) under callgrind, counting inside ap_process_request only; $few and $n requests per path."

@@ -91,7 +91,7 @@ print("audit calls: %d in %.1f min = %.1f per minute (%.2f%% of the audit group'
       % (calls, minutes, calls / minutes, 100.0 * calls / minutes / 600))
 PY
 mkdir -p "$top/bench/results"
-out="$top/bench/results/poll-$(date -u +%Y%m%d-%H%M).md"
+out=$(bench_out poll)
 { echo "# Revoke-to-deny without a webhook (activity feed), $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo
   echo "bench/poll-latency.sh $n $interval $delay_ms on $(nproc) cores; one httpd (event MPM), simulator on loopback."

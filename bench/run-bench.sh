@@ -1,46 +1,43 @@
 #!/usr/bin/env bash
 # `make bench`: the cost of consent gating, in one run on one machine.
 #
-# One httpd (event MPM) with mod_pingone_consent and Debian's mod_oauth2,
-# the PingOne simulator, and four locations serving the same 1 KiB file:
+# One httpd (event MPM, 2 children x 32 threads) with mod_pingone_consent
+# (default cache: the local table) and Debian's mod_oauth2, the PingOne
+# simulator, and three locations serving the same 1 KiB file:
 #   /static  no gating (the physical limit)
-#   /gated   PingOneConsent On, warm decision cache
+#   /gated   PingOneConsent On, warm decision cache, one user
 #   /peer    mod_oauth2 token introspection against the simulator's
 #            /as/introspect, its shared-memory cache warm
-#   /cold    PingOneConsent On, a new user on every request (always a miss)
-# wrk drives /static, /gated and /peer alternately for several rounds; the
-# cold path is measured sequentially against the simulator's own response
-# time.  Prints a Markdown table and writes it (and a PNG chart when
-# gnuplot is installed) under bench/results/.
+# wrk drives them alternately for several rounds; then single flight (50
+# concurrent cold requests for one user).  The cold-miss latency is
+# bench/miss-latency.sh (keep-alive on both sides); many users are
+# bench/users-sweep.sh.  Prints a Markdown table and writes it (and a PNG
+# chart when gnuplot is installed) to bench/results/overhead-<date>.md, or
+# $PC_BENCH_OUT/overhead.md under bench/make-bench.sh.
 # Usage: bench/run-bench.sh [rounds] [seconds] [connections]
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/bench/lib.sh"
+t0=$(date +%s)
 rounds=${1:-5} secs=${2:-5} conns=${3:-32}
 need wrk curl python3
 [ -f "$moddir/mod_oauth2.so" ] || { echo "mod_oauth2 is needed (apt-get install libapache2-mod-oauth2)"; exit 1; }
 make -C "$top" -s all
 
-bench_workdir bench htdocs/static htdocs/gated htdocs/peer htdocs/cold
+machine=$(machine_line)
+bench_workdir bench htdocs/static htdocs/gated htdocs/peer
 port=$(free_port) sim_port=$(free_port)
-for d in static gated peer cold; do head -c 1024 /dev/zero | tr '\0' 'x' > "$work/htdocs/$d/f.txt"; done
-{ httpd_conf_head "$work" "$port" event "$sim_port" authn_core authz_user socache_shmcb oauth2
+for d in static gated peer; do head -c 1024 /dev/zero | tr '\0' 'x' > "$work/htdocs/$d/f.txt"; done
+{ httpd_conf_head "$work" "$port" event "$sim_port" authn_core authz_user oauth2
+  echo "LogLevel warn pingone_consent:notice"
+  event_2x32
   cat <<EOF
-StartServers 2
-ThreadsPerChild 32
-MaxRequestWorkers 64
-PingOneConsentCache "shmcb:$work/logs/cache(4194304)"
 PingOneConsentCacheTTL 600 600
 <Location /gated>
     PingOneConsent On
     PingOneConsentUserFrom env:OIDC_CLAIM_sub
     PingOneConsentApplication $app_id
     PingOneConsentScopes openid profile
-</Location>
-<Location /cold>
-    PingOneConsent On
-    PingOneConsentUserFrom env:OIDC_CLAIM_sub
-    PingOneConsentApplication $app_id
 </Location>
 OAuth2Cache shm max_entries=10000
 <Location /peer>
@@ -109,41 +106,6 @@ for loc in ("static", "gated", "peer"):
 print(json.dumps(out))
 PY
 
-# Cold misses, sequential: added latency over the simulator's own answer.
-cold=${PC_BENCH_COLD:-200}
-python3 - "$port" "$sim_port" "$env_id" "$client" "$secret" "$cold" > "$work/cold.json" <<'PY'
-import base64, http.client, json, statistics, sys, time
-port, sim, env, cid, secret, n = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6])
-app = "a0000000-0000-4000-8000-000000000001"
-def timed(host_port, path, headers, method="GET", body=None):
-    c = http.client.HTTPConnection("127.0.0.1", int(host_port), timeout=10)
-    c.connect()
-    t0 = time.perf_counter()
-    c.request(method, path, body, headers)
-    r = c.getresponse(); r.read()
-    dt = (time.perf_counter() - t0) * 1000
-    c.close()
-    return r.status, dt
-auth = "Basic " + base64.b64encode(("%s:%s" % (cid, secret)).encode()).decode()
-st, _ = timed(sim, "/%s/as/token" % env, {"Authorization": auth, "Content-Type": "application/x-www-form-urlencoded"},
-              "POST", "grant_type=client_credentials")
-c = http.client.HTTPConnection("127.0.0.1", sim); c.request("POST", "/%s/as/token" % env, "grant_type=client_credentials",
-    {"Authorization": auth, "Content-Type": "application/x-www-form-urlencoded"})
-tok = json.loads(c.getresponse().read())["access_token"]; c.close()
-gw, up = [], []
-for i in range(n):
-    u = "ed000000-0000-4000-8000-%012d" % i
-    # the module's request for this user, then the same upstream call made directly
-    st, dt = timed(port, "/cold/f.txt", {"X-Sub": u})
-    gw.append(dt)
-    q = "/v1/environments/%s/users/%s/oauthConsents?expand=applications&filter=application.id%%20eq%%20%%22%s%%22" % (env, u, app)
-    st2, dt2 = timed(sim, q, {"Authorization": "Bearer " + tok})
-    up.append(dt2)
-print(json.dumps({"n": n, "gateway_p50": statistics.median(gw), "upstream_p50": statistics.median(up),
-                  "added_p50": statistics.median(gw) - statistics.median(up),
-                  "gateway_p99": sorted(gw)[int(0.99 * (n - 1))], "upstream_p99": sorted(up)[int(0.99 * (n - 1))]}))
-PY
-
 # Single flight: 50 concurrent cold requests for one user.
 sf_user=ee000000-0000-4000-8000-000000000001
 ctl POST consents "{\"user_id\":\"$sf_user\",\"application_id\":\"a0000000-0000-4000-8000-000000000001\",\"scope\":[\"openid\",\"profile\"]}" >/dev/null
@@ -153,18 +115,18 @@ seq 1 50 | xargs -P 50 -I{} curl -s -o /dev/null -H "X-Sub: $sf_user" "http://12
 sf_calls=$(calls consents)
 ctl DELETE faults >/dev/null
 value=$(decision_value_bytes)
+table=$(grep PC00027 "$work/logs/error_log" | tail -1 | sed 's/.*PC00027: decision cache: //; s/ of shared memory.*//')
 
-mkdir -p "$top/bench/results"
-stamp=$(date -u +%Y%m%d-%H%M)
-out="$top/bench/results/bench-$stamp.md"
-python3 - "$work" "$out" "$warm_consent" "$warm_introspect" "$sf_calls" "$value" "$rounds" "$secs" "$conns" <<'PY'
-import json, os, platform, subprocess, sys
-work, out, wc, wi, sf, value, rounds, secs, conns = sys.argv[1:]
-s = json.load(open(work + "/summary.json")); c = json.load(open(work + "/cold.json"))
-mem = int(open("/proc/meminfo").read().split()[1]) // 1048576
-lines = ["# mod_pingone_consent benchmark, %s" % subprocess.check_output(["date", "-u", "+%Y-%m-%d %H:%M UTC"]).decode().strip(), "",
-         "Machine: %d cores, %d GiB, %s; httpd event MPM; wrk -t2 -c%s, %s s per run, %s rounds alternating." %
-         (os.cpu_count(), mem, platform.platform(), conns, secs, rounds), "",
+out=$(bench_out overhead)
+python3 - "$work" "$out" "$warm_consent" "$warm_introspect" "$sf_calls" "$value" "$rounds" "$secs" "$conns" "$table" <<PY
+import json, re, sys
+work, out, wc, wi, sf, value, rounds, secs, conns, table = sys.argv[1:]
+s = json.load(open(work + "/summary.json"))
+m = re.match(r"(\d+) decisions in ([\d.]+) MiB", table)
+per = float(m.group(2)) * 1048576 / int(m.group(1))
+lines = ["## Overhead: ungated, PingOneConsent, mod_oauth2", "",
+         "Machine: $machine.  httpd event MPM, 2 children x 32 threads; default cache; wrk -t2 -c%s, "
+         "%s s per run, %s rounds alternating; one user." % (conns, secs, rounds), "",
          "| location | req/s median | p50 ms | p99 ms | vs ungated | vs mod_oauth2 |", "|---|---|---|---|---|---|"]
 names = {"static": "ungated (no module)", "gated": "PingOneConsent On, warm cache", "peer": "mod_oauth2 introspection, warm cache"}
 for loc in ("static", "gated", "peer"):
@@ -172,12 +134,11 @@ for loc in ("static", "gated", "peer"):
     lines.append("| %s | %.0f | %.3f | %.3f | %.3f | %.3f |" % (names[loc], v["rps_median"], v["p50_ms"], v["p99_ms"],
                  v["rps_median"] / s["static"]["rps_median"], v["rps_median"] / s["peer"]["rps_median"]))
 lines += ["",
-          "- cold miss (%d sequential requests, a new user each): p50 %.2f ms through httpd vs %.2f ms for the same "
-          "PingOne call made directly: **+%.2f ms** added (p99 %.2f vs %.2f ms)" %
-          (c["n"], c["gateway_p50"], c["upstream_p50"], c["added_p50"], c["gateway_p99"], c["upstream_p99"]),
           "- PingOne calls during the warm runs: consents %s, introspection %s (proof of caching)" % (wc, wi),
           "- single flight: 50 concurrent cold requests for one user -> **%s** consent call(s)" % sf,
-          "- shared memory per cached decision: 20 B key + %s B value + 24 B shmcb index = **%d B**" % (value, 44 + int(value))]
+          "- shared memory per cached decision: %s (PC00027) = **%.0f B** per decision; a typical "
+          "value is %s B (one slot holds up to 208 B)" % (table, per, value),
+          "- duration of this part: %d s" % (int("$(date +%s)") - int("$t0"))]
 open(out, "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
 PY

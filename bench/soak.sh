@@ -15,7 +15,7 @@ make -C "$top" -s all
 bench_workdir soak htdocs/soak
 port=$(free_port) sim_port=$(free_port) ttl=5
 echo ok > "$work/htdocs/soak/index.html"
-{ httpd_conf_head "$work" "$port" event "$sim_port" socache_shmcb
+{ httpd_conf_head "$work" "$port" event "$sim_port"
   cat <<EOF
 MaxRequestWorkers 128
 ThreadsPerChild 32
