@@ -134,6 +134,22 @@ admin_location() {
   printf '    Require ip 127.0.0.1\n</Location>\n'
 }
 
+# gated_location : the gated location the parts measure (needs $app_id):
+# the user from OIDC_CLAIM_sub, which the ungated baseline sets the same way.
+gated_location() {
+  printf '<Location /gated>\n    PingOneConsent On\n'
+  printf '    PingOneConsentUserFrom env:OIDC_CLAIM_sub\n'
+  printf '    PingOneConsentApplication %s\n' "$app_id"
+  printf '    PingOneConsentScopes openid profile\n</Location>\n'
+}
+
+# bench_stop : stops the part's httpd ($work/httpd.conf) and simulator
+# ($sim); parts run it at exit (trap bench_stop EXIT).
+bench_stop() {
+  "$httpd" -f "$work/httpd.conf" -k stop 2>/dev/null || true
+  [ -n "${sim:-}" ] && kill "$sim" 2>/dev/null || true
+}
+
 # admin_status PORT : the admin status JSON of the httpd on PORT
 admin_status() { curl -sf "http://127.0.0.1:$1/pc-admin"; }
 

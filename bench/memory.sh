@@ -38,21 +38,10 @@ cp "$work/htdocs/static/f.txt" "$work/htdocs/gated/f.txt"
   echo "PingOneConsentCacheTTL 86400 86400"
   echo "PingOneRateLimit Off"
   [ -z "${PC_BENCH_CACHE_SIZE:-}" ] || echo "PingOneConsentCacheSize $PC_BENCH_CACHE_SIZE"
-  cat <<EOF
-<Location /gated>
-    PingOneConsent On
-    PingOneConsentUserFrom env:OIDC_CLAIM_sub
-    PingOneConsentApplication $app_id
-    PingOneConsentScopes openid profile
-</Location>
-EOF
+  gated_location
   admin_location
 } > "$work/httpd.conf"
-cleanup() {
-  "$httpd" -f "$work/httpd.conf" -k stop 2>/dev/null || true
-  [ -n "${sim:-}" ] && kill "$sim" 2>/dev/null || true
-}
-trap cleanup EXIT
+trap bench_stop EXIT
 start_sim "$sim_port" "$work/logs/sim_log"
 ts=$(date +%s)
 seed_bulk "$max"

@@ -33,21 +33,10 @@ head -c 1024 /dev/zero | tr '\0' 'x' > "$work/htdocs/gated/f.txt"
   event_2x32
   echo "MaxKeepAliveRequests 0"
   echo "PingOneConsentCacheTTL 86400 86400"
-  cat <<EOF
-<Location /gated>
-    PingOneConsent On
-    PingOneConsentUserFrom env:OIDC_CLAIM_sub
-    PingOneConsentApplication $app_id
-    PingOneConsentScopes openid profile
-</Location>
-EOF
+  gated_location
   admin_location
 } > "$work/httpd.conf"
-cleanup() {
-  "$httpd" -f "$work/httpd.conf" -k stop 2>/dev/null || true
-  [ -n "${sim:-}" ] && kill "$sim" 2>/dev/null || true
-}
-trap cleanup EXIT
+trap bench_stop EXIT
 start_sim "$sim_port" "$work/logs/sim_log"
 seed_bulk $((n + warm))
 "$httpd" -f "$work/httpd.conf" -k start

@@ -46,21 +46,10 @@ size_line=""
   echo "PingOneConsentCacheTTL 86400 86400"
   echo "PingOneRateLimit Off"
   echo "$size_line"
-  cat <<EOF
-<Location /gated>
-    PingOneConsent On
-    PingOneConsentUserFrom env:OIDC_CLAIM_sub
-    PingOneConsentApplication $app_id
-    PingOneConsentScopes openid profile
-</Location>
-EOF
+  gated_location
   admin_location
 } > "$work/httpd.conf"
-cleanup() {
-  "$httpd" -f "$work/httpd.conf" -k stop 2>/dev/null || true
-  [ -n "${sim:-}" ] && kill "$sim" 2>/dev/null || true
-}
-trap cleanup EXIT
+trap bench_stop EXIT
 start_sim "$sim_port" "$work/logs/sim_log"
 seed_bulk "$max"
 "$httpd" -f "$work/httpd.conf" -k start

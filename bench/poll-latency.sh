@@ -31,11 +31,7 @@ PingOneConsentCacheTTL 600 600
 </Location>
 EOC
 } > "$work/httpd.conf"
-cleanup() {
-  "$httpd" -f "$work/httpd.conf" -k stop 2>/dev/null || true
-  [ -n "${sim:-}" ] && kill "$sim" 2>/dev/null || true
-}
-trap cleanup EXIT
+trap bench_stop EXIT
 start_sim "$ps" "$work/logs/sim_log"
 ctl POST activities "{\"ingestion_delay_ms\": $delay_ms}" >/dev/null
 # users seeded without audit events: nothing of theirs is pending

@@ -48,11 +48,7 @@ OAuth2Cache shm max_entries=10000
 EOF
 } > "$work/httpd.conf"
 
-cleanup() {
-  "$httpd" -f "$work/httpd.conf" -k stop 2>/dev/null || true
-  [ -n "${sim:-}" ] && kill "$sim" 2>/dev/null || true
-}
-trap cleanup EXIT
+trap bench_stop EXIT
 start_sim "$sim_port" "$work/logs/sim_log"
 "$httpd" -f "$work/httpd.conf" -k start
 wait_http "http://127.0.0.1:$port/static/f.txt"

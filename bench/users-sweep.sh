@@ -46,22 +46,11 @@ conf() {
     event_2x32
     echo "PingOneConsentCacheTTL 86400 86400"
     printf '%b\n' "$1"
-    cat <<EOF
-<Location /gated>
-    PingOneConsent On
-    PingOneConsentUserFrom env:OIDC_CLAIM_sub
-    PingOneConsentApplication $app_id
-    PingOneConsentScopes openid profile
-</Location>
-EOF
+    gated_location
     admin_location
   } > "$work/httpd.conf"
 }
-cleanup() {
-  "$httpd" -f "$work/httpd.conf" -k stop 2>/dev/null || true
-  [ -n "${sim:-}" ] && kill "$sim" 2>/dev/null || true
-}
-trap cleanup EXIT
+trap bench_stop EXIT
 start_sim "$sim_port" "$work/logs/sim_log"
 seed_bulk $((max + 1))   # user $max: the start-up check, not one of the measured
 # warming: no budget, and no keep-alive limit (see warm_users)
