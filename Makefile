@@ -30,7 +30,7 @@ DEB_PACKAGES := apache2 apache2-dev libapr1-dev libaprutil1-dev \
 CORE_SRC  := src/pc_json.c src/pc_consent.c src/pc_decide.c src/pc_text.c \
              src/pc_url.c src/pc_parse.c src/pc_client.c \
              src/pc_lookup.c src/pc_stats.c src/pc_table.c src/pc_budget.c \
-             src/pc_json_slim.c src/pc_activity.c src/pc_siphash.c \
+             src/pc_json_slim.c src/pc_activity.c \
              src/pc_cache.c src/pc_webhook.c src/pc_prom.c \
              src/pc_curl.c src/pc_rurl.c src/pc_redis.c src/pc_hmac.c \
              src/pc_farm.c
