@@ -371,7 +371,7 @@ static int watch_job(const admin_t *a)
                             "no PingOne settings for this server");
     if (job_id == NULL || !pc_is_uuid(job_id))
         return pc_fail_json(r, HTTP_BAD_REQUEST, "job must be a job ID (UUID)");
-    if (timeout_s && pc_parse_int(timeout_s, 1, 120, &timeout) != 0)
+    if (timeout_s && pc_decimal(timeout_s, 1, 120, &timeout) != 0)
         return pc_fail_json(r, HTTP_BAD_REQUEST, "timeout must be 1..120 s");
     if (follow_job(&job, &polls, &c, job_id, timeout, &err, r) != APR_SUCCESS)
         return upstream_failed(r, &err, "job read failed");

@@ -181,10 +181,13 @@ int pc_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
 void pc_test_config(apr_pool_t *pconf, server_rec *s);
 void pc_child_init(apr_pool_t *p, server_rec *s);
 
-/* apache/pc_access.c */
+/* apache/pc_request.c: the request's consent lookup (at most once) */
+pc_req_state *pc_request_state(request_rec *r);
+pc_req_state *pc_request_lookup(request_rec *r, const pc_dir_conf *dc);
+
+/* apache/pc_access.c: PingOneConsent On */
 int pc_check_authz(request_rec *r);
 int pc_fixups(request_rec *r);
-pc_req_state *pc_request_lookup(request_rec *r, const pc_dir_conf *dc);
 
 /* apache/pc_authz.c */
 extern const authz_provider pc_authz_provider;

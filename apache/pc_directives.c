@@ -290,7 +290,7 @@ static const char *set_cache_size(cmd_parms *cmd, void *d, const char *arg)
     (void)d;
     if (err)
         return err;
-    if (pc_parse_int(arg, 16, 16777216, &n))
+    if (pc_decimal(arg, 16, 16777216, &n))
         return cmd_err(cmd, "expects a number of decisions, 16..16777216 "
                             "(each takes 264 bytes of shared memory)");
     sc->cache_size = (apr_uint64_t)n;
@@ -300,7 +300,7 @@ static const char *set_cache_size(cmd_parms *cmd, void *d, const char *arg)
 
 static int parse_seconds(const char *s, int *out)
 {
-    return pc_parse_int(s, 0, 86400, out);
+    return pc_decimal(s, 0, 86400, out);
 }
 
 static const char *set_cache_ttl(cmd_parms *cmd, void *d, const char *a1,
@@ -361,8 +361,8 @@ static const char *set_rate_limit(cmd_parms *cmd, void *d, const char *a1,
         sc->rate_burst = 0;
         return NULL;
     }
-    if (pc_parse_int(a1, 1, 100000, &rate) ||
-        (a2 && pc_parse_int(a2, 1, 1000000, &burst)))
+    if (pc_decimal(a1, 1, 100000, &rate) ||
+        (a2 && pc_decimal(a2, 1, 1000000, &burst)))
         return cmd_err(cmd, "expects <calls-per-second> [burst] (1..100000, "
                             "burst 1..1000000) or Off");
     sc->rate_limit = rate;
@@ -382,7 +382,7 @@ static const char *set_activity_poll(cmd_parms *cmd, void *d, const char *arg)
         srv_conf(cmd)->poll_interval = 0;
         return NULL;
     }
-    if (pc_parse_int(arg, 1, 3600, &n))
+    if (pc_decimal(arg, 1, 3600, &n))
         return cmd_err(cmd, "expects seconds between polls, 1..3600, or Off");
     srv_conf(cmd)->poll_interval = n;
     return NULL;

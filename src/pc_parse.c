@@ -50,24 +50,9 @@ const char *pc_parse_base_url(apr_pool_t *p, const char *arg,
     return NULL;
 }
 
-int pc_parse_int(const char *s, long min, long max, int *out)
-{
-    char *end;
-    long v;
-
-    if (s == NULL || !apr_isdigit(*s))
-        return -1;
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno || *end || v < min || v > max)
-        return -1;
-    *out = (int)v;
-    return 0;
-}
-
 static int parse_ms(const char *s, int *out)
 {
-    return pc_parse_int(s, 1, 600000, out);
+    return pc_decimal(s, 1, 600000, out);
 }
 
 const char *pc_parse_timeout(apr_pool_t *p, const char *total_arg,

@@ -20,10 +20,6 @@
 const char *pc_parse_base_url(apr_pool_t *p, const char *arg,
                               const char **out);
 
-/* A decimal integer in min..max (digits only, no sign or suffix): 0 and
- * *out set, or -1. */
-int pc_parse_int(const char *s, long min, long max, int *out);
-
 /* "<total-ms> [connect-ms]": 1..600000, connect <= total.  connect_arg may
  * be NULL (then connect = min(1000, total)). */
 const char *pc_parse_timeout(apr_pool_t *p, const char *total_arg,

@@ -2,7 +2,6 @@
  * pc_rurl.c - parse the Redis cache URL (see pc_rurl.h).
  */
 #include "pc_rurl.h"
-#include "pc_parse.h"
 #include "pc_text.h"
 
 #include <apr_lib.h>
@@ -105,7 +104,7 @@ static const char *parse_host(apr_pool_t *p, char *s, int dflt_port,
     }
     out->host = host;
     out->port = dflt_port;
-    if (port != NULL && pc_parse_int(port, 1, 65535, &out->port) != 0)
+    if (port != NULL && pc_decimal(port, 1, 65535, &out->port) != 0)
         return apr_psprintf(p, "port '%s' of host '%s' must be 1..65535",
                             pc_log_safe(p, port, 40), pc_log_safe(p, host, 80));
     return NULL;
@@ -121,7 +120,7 @@ static int master_ok(const char *m)
 
 static const char *parse_db(apr_pool_t *p, const char *s, int *db)
 {
-    if (pc_parse_int(s, 0, 2147483647L, db) != 0)
+    if (pc_decimal(s, 0, 2147483647L, db) != 0)
         return apr_psprintf(p, "database '%s' must be a number 0..2147483647",
                             pc_log_safe(p, s, 40));
     return NULL;

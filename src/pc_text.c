@@ -7,6 +7,8 @@
 #include <apr_lib.h>
 #include <apr_strings.h>
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 int pc_is_uuid(const char *s)
@@ -208,4 +210,19 @@ int pc_secret_equal(const char *a, const char *b)
     for (i = 0; i < na; i++)
         diff |= (unsigned char)(a[i] ^ b[i % (nb ? nb : 1)]);
     return nb != 0 && diff == 0;
+}
+
+int pc_decimal(const char *s, long min, long max, int *out)
+{
+    char *end;
+    long v;
+
+    if (s == NULL || !apr_isdigit(*s))
+        return -1;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return -1;
+    *out = (int)v;
+    return 0;
 }

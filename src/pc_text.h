@@ -14,6 +14,10 @@
 /* Longest user name / application name we accept from a request or config. */
 #define PC_MAX_NAME_LEN 256
 
+/* A decimal integer in min..max (digits only, no sign or suffix): 0 and
+ * *out set, or -1. */
+int pc_decimal(const char *s, long min, long max, int *out);
+
 /* 8-4-4-4-12 hexadecimal (either case). */
 int pc_is_uuid(const char *s);
 
