@@ -94,6 +94,19 @@ TREE = {
             PingOneConsent On
         </Location>
         """,
+    "docs/architecture.md": """\
+        # Architecture
+
+        | file | holds |
+        |---|---|
+        | `pc_client.c/.h` | the PingOne client |
+        | `../mod_pingone_consent.c` | the module record |
+        | `pc_config.c` | the command table |
+        | `pc_access.c` | the access hooks |
+        """,
+    "src/pc_client.h": """\
+        int pc_client(void);
+        """,
     "README.md": """\
         # mod_pingone_consent
 
@@ -293,6 +306,20 @@ class CheckDocsTest(unittest.TestCase):
                       "the code", "\n".join(probs["log-tags"]))
         # The same tag is a stale mention too.
         self.assertIn("log tag PC00100 occurs nowhere in the code", "\n".join(probs["mentions"]))
+
+    def test_source_file_without_row(self):
+        t = self.tree(changes={"apache/pc_new.c": "void n(void) {}\n"})
+        self.assertOnly(t, "files", "docs/architecture.md", "pc_new.c has no row in the file tables")
+
+    def test_doc_names_a_file_that_is_gone(self):
+        t = self.tree()
+        t.edit("docs/troubleshooting.md", "See [the", "The cache is in `pc_l1.c/.h`. See [the")
+        self.assertOnly(t, "files", "docs/troubleshooting.md:9", "names pc_l1.c, which is not in src or apache",
+                        "names pc_l1.h")
+
+    def test_row_for_a_header_pair_needs_both(self):
+        t = self.tree(remove=("src/pc_client.h",))
+        self.assertOnly(t, "files", "docs/architecture.md:5: names pc_client.h")
 
     def test_tag_in_comment_only(self):
         t = self.tree()

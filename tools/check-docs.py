@@ -18,6 +18,9 @@ Checks, each failing with the file and line of what drifted:
                 README.md or docs/ exists in the code
   links         every relative link in README.md and docs/ reaches an existing
                 file, and its #anchor an existing heading
+  files         every C source of src/ and apache/ has a row in the file tables
+                of docs/architecture.md, and every pc_*.c / pc_*.h named in
+                README.md or docs/ exists
 
 Exit status 0 when everything agrees, 1 otherwise.  --tap prints one TAP test
 per check (for prove; the problems go to stderr).  Python 3 standard library only.
@@ -31,6 +34,7 @@ import sys
 REFERENCE = "docs/reference.md"
 TAG_TABLE = "docs/troubleshooting.md"
 SAMPLE_CONF = "conf/pingone_consent.conf"
+ARCHITECTURE = "docs/architecture.md"
 GLUE_DIRS = ("apache",)
 GLUE_FILES = ("mod_pingone_consent.c",)
 CORE_DIRS = ("src",)
@@ -53,6 +57,8 @@ FENCE_RE = re.compile(r"^\s*(```|~~~)")
 LINK_RE = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 REFDEF_RE = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s+\"[^\"]*\")?\s*$")
 INLINE_CODE_RE = re.compile(r"(`+)(.+?)\1")
+SOURCE_NAME_RE = re.compile(r"\b(pc_[a-z0-9_]+)\.(c/\.h|c|h)\b")
+FILE_ROW_RE = re.compile(r"^\|\s*`(?:\.\./)?([a-z0-9_]+)\.(?:c/\.h|c|h)`\s*\|")
 
 
 class Problem:
@@ -369,6 +375,39 @@ def check_mentions(root):
     return problems
 
 
+def check_files(root):
+    """Source files and the docs' file tables agree; no doc names a file that is gone."""
+    problems = []
+    dirs = CORE_DIRS + GLUE_DIRS
+    present = set()
+    for d in dirs:
+        for name in os.listdir(os.path.join(root, d)) if os.path.isdir(os.path.join(root, d)) else []:
+            if name.endswith((".c", ".h")):
+                present.add(name)
+    rows = set()
+    text = read(root, ARCHITECTURE) if os.path.exists(os.path.join(root, ARCHITECTURE)) else None
+    if text is None:
+        return [Problem(ARCHITECTURE, 0, "missing: it must list the source files")]
+    for line in text.split("\n"):
+        m = FILE_ROW_RE.match(line)
+        if m:
+            rows.add(m.group(1))
+    for name in sorted(present):
+        if name.endswith(".c") and name[:-2] not in rows:
+            problems.append(Problem(ARCHITECTURE, 0, "%s has no row in the file tables"
+                                    % name))
+    for rel in markdown_files(root):
+        for no, line in enumerate(read(root, rel).split("\n"), 1):
+            for m in SOURCE_NAME_RE.finditer(line):
+                stem, ext = m.group(1), m.group(2)
+                wanted = [stem + ".c", stem + ".h"] if ext == "c/.h" else [stem + "." + ext]
+                for w in wanted:
+                    if w not in present:
+                        problems.append(Problem(rel, no, "names %s, which is not in %s"
+                                                % (w, " or ".join(dirs))))
+    return problems
+
+
 def slug(text):
     """GitHub's anchor for a heading text."""
     text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)
@@ -427,6 +466,7 @@ CHECKS = (
     ("log-tags: the code's PCnnnnn tags and the table of %s agree" % TAG_TABLE, check_log_tags),
     ("mentions: README.md and docs/ name only existing directives and tags", check_mentions),
     ("links: relative links in README.md and docs/ reach their file and anchor", check_links),
+    ("files: the source files and the file tables of %s agree" % ARCHITECTURE, check_files),
 )
 
 
