@@ -19,7 +19,10 @@
  *
  * Layout: a header, then 2^n buckets of PC_TABLE_WAYS slots of
  * PC_TABLE_SLOT bytes.  Keys are PC_TABLE_KEY_LEN bytes of a cryptographic
- * hash (the cache key), which picks the bucket.  An entry takes 1 slot
+ * hash (the cache key), which picks two buckets; an entry goes to the one
+ * holding fewer entries (so buckets fill evenly and the table keeps every
+ * key up to about 75 % of its slots), and a read looks in the first, then
+ * the second.  An entry takes 1 slot
  * when its value is at most PC_TABLE_VALUE_MAX bytes (a typical decision:
  * about 100 bytes), else 2, 4 or 8 adjacent slots aligned to that size (a
  * consent with many scopes), up to PC_TABLE_BIG_MAX bytes.
