@@ -119,20 +119,16 @@ static void uuid_pack(unsigned char bin[PC_UUID_BIN], const char *s)
 static char *uuid_unpack(const unsigned char bin[PC_UUID_BIN], apr_pool_t *p)
 {
     static const char digits[] = "0123456789abcdef";
-    char *s = apr_palloc(p, PC_UUID_TEXT + 1);
-    apr_size_t i, k = 0;
+    char *s = apr_palloc(p, PC_UUID_TEXT + 1), *w = s;
+    apr_size_t k;
 
-    for (i = 0; i < PC_UUID_TEXT; i++) {
-        if (is_dash_pos(i)) {
-            s[i] = '-';
-            continue;
-        }
-        s[i] = digits[bin[k] >> 4];
-        s[i + 1] = digits[bin[k] & 0x0F];
-        k++;
-        i++;
+    for (k = 0; k < PC_UUID_BIN; k++) {
+        *w++ = digits[bin[k] >> 4];
+        *w++ = digits[bin[k] & 0x0F];
+        if (k == 3 || k == 5 || k == 7 || k == 9)   /* 8-4-4-4-12 */
+            *w++ = '-';
     }
-    s[PC_UUID_TEXT] = '\0';
+    *w = '\0';
     return s;
 }
 
