@@ -25,8 +25,7 @@ typedef struct fs_shared_t {
     apr_time_t alive_at;           /* monotonic; 0: the subscriber is not up */
     pid_t owner;                   /* the subscriber that said so */
     apr_uint64_t master_gen;
-    apr_time_t seal_logged_at;     /* under the mutex */
-    apr_uint64_t seal_failed;      /* since then */
+    pc_tally_t seal_failed;        /* PC00030, under the mutex */
 } fs_shared_t;
 
 static fs_shared_t *g_sh;
@@ -118,20 +117,12 @@ apr_status_t pc_farm_seal(unsigned char **out, apr_size_t *out_len,
 /* A value that failed its seal: counted, logged at most once a minute. */
 static void seal_failed(const pc_ctx_t *c, apr_status_t why)
 {
-    apr_time_t now = apr_time_now();
-    apr_uint64_t n = 0;
+    apr_uint64_t n;
 
     pc_count(PC_CNT_SEAL_FAILED);
     if (g_sh == NULL)
         return;
-    pc_segment_lock();
-    g_sh->seal_failed++;
-    if (now - g_sh->seal_logged_at >= FS_LOG_INTERVAL) {
-        n = g_sh->seal_failed;
-        g_sh->seal_failed = 0;
-        g_sh->seal_logged_at = now;
-    }
-    pc_segment_unlock();
+    n = pc_tally_add(&g_sh->seal_failed, 1, apr_time_now(), FS_LOG_INTERVAL);
     if (n)
         pc_log(c, APLOG_ERR, 0, "PC00030: %" APR_UINT64_T_FMT " entr%s of the "
                "farm cache ignored since the last report: the seal does not "

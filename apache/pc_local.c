@@ -28,8 +28,7 @@ typedef struct lc_persist_t {
 
 /* The throttle of PC00028, in the shared segment. */
 typedef struct lc_shared_t {
-    apr_time_t logged_at;
-    apr_uint64_t evicted;          /* fresh evictions since then */
+    pc_tally_t evicted;            /* fresh evictions */
 } lc_shared_t;
 
 static pc_table_t *g_table;
@@ -112,18 +111,10 @@ apr_status_t pc_local_get(const unsigned char *key, unsigned char *val,
 /* Fresh entries were evicted: log, at most once a minute. */
 static void note_evictions(int evicted, const pc_ctx_t *c)
 {
-    apr_time_t now = apr_time_now();
-    apr_uint64_t n = 0;
+    apr_uint64_t n = pc_tally_add(&g_sh->evicted, (apr_uint64_t)evicted,
+                                  apr_time_now(), LC_LOG_INTERVAL);
     pc_table_stats_t st;
 
-    pc_segment_lock();
-    g_sh->evicted += (apr_uint64_t)evicted;
-    if (now - g_sh->logged_at >= LC_LOG_INTERVAL) {
-        n = g_sh->evicted;
-        g_sh->evicted = 0;
-        g_sh->logged_at = now;
-    }
-    pc_segment_unlock();
     if (n == 0)
         return;
     pc_table_stats(g_table, &st);

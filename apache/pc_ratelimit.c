@@ -18,10 +18,8 @@ APLOG_USE_MODULE(pingone_consent);
 
 typedef struct rl_shared_t {
     pc_budget_t bucket;
-    apr_time_t logged_at;          /* last PC00116 */
-    apr_uint64_t refused;          /* since then */
-    apr_time_t farm_logged_at;     /* last PC00034 */
-    apr_uint64_t farm_failed;      /* since then */
+    pc_tally_t refused;            /* PC00116 */
+    pc_tally_t farm_failed;        /* PC00034 */
 } rl_shared_t;
 
 static rl_shared_t *g_rl;
@@ -48,16 +46,9 @@ void pc_ratelimit_configure(int rate, int burst)
 /* A refusal that ends a wait: counted, logged at most once a minute. */
 static void note_refusal(request_rec *r, apr_time_t now)
 {
-    apr_uint64_t refused = 0;
+    apr_uint64_t refused = pc_tally_add(&g_rl->refused, 1, now,
+                                        RL_LOG_INTERVAL);
 
-    pc_segment_lock();
-    g_rl->refused++;
-    if (now - g_rl->logged_at >= RL_LOG_INTERVAL) {
-        refused = g_rl->refused;
-        g_rl->refused = 0;
-        g_rl->logged_at = now;
-    }
-    pc_segment_unlock();
     if (refused)
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "PC00116: the PingOne call budget (PingOneRateLimit "
@@ -74,8 +65,7 @@ static int farm_take(request_rec *r, apr_interval_time_t *wait)
 {
     pc_ctx_t c = pc_ctx_of(r);
     apr_int64_t wait_ms = 0;
-    apr_uint64_t n = 0;
-    apr_time_t now;
+    apr_uint64_t n;
     const char *why;
     int allowed = 0;
 
@@ -84,15 +74,7 @@ static int farm_take(request_rec *r, apr_interval_time_t *wait)
         *wait = apr_time_from_msec(wait_ms > 0 ? wait_ms : 1);
         return allowed;
     }
-    now = apr_time_now();
-    pc_segment_lock();
-    g_rl->farm_failed++;
-    if (now - g_rl->farm_logged_at >= RL_LOG_INTERVAL) {
-        n = g_rl->farm_failed;
-        g_rl->farm_failed = 0;
-        g_rl->farm_logged_at = now;
-    }
-    pc_segment_unlock();
+    n = pc_tally_add(&g_rl->farm_failed, 1, apr_time_now(), RL_LOG_INTERVAL);
     if (n)
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "PC00034: the farm-wide PingOne call budget in Redis "

@@ -145,6 +145,22 @@ void pc_segment_unlock(void)
         apr_global_mutex_unlock(g_mutex);
 }
 
+apr_uint64_t pc_tally_add(pc_tally_t *t, apr_uint64_t n, apr_time_t now,
+                          apr_interval_time_t every)
+{
+    apr_uint64_t out = 0;
+
+    pc_segment_lock();
+    t->count += n;
+    if (now - t->reported_at >= every) {
+        out = t->count;
+        t->count = 0;
+        t->reported_at = now;
+    }
+    pc_segment_unlock();
+    return out;
+}
+
 /* ---- counters ------------------------------------------------------------ */
 
 void pc_count(pc_counter_e which)

@@ -45,6 +45,18 @@ int pc_segment_ready(void);
 void pc_segment_lock(void);
 void pc_segment_unlock(void);
 
+/* A count that a warning reports at most once per interval: kept in
+ * shared memory (an area's), updated under the segment's mutex. */
+typedef struct pc_tally_t {
+    apr_uint64_t count;            /* since the last report */
+    apr_time_t reported_at;
+} pc_tally_t;
+
+/* Adds n; returns what to report now (and starts counting again), or 0
+ * while the last report is younger than `every`. */
+apr_uint64_t pc_tally_add(pc_tally_t *t, apr_uint64_t n, apr_time_t now,
+                          apr_interval_time_t every);
+
 /* ---- counters (lock-free) ---------------------------------------------- */
 
 typedef struct pc_counters_t {
