@@ -66,13 +66,7 @@ PingOneConsentCacheKey file:$dir/cache.key
 PingOneConsentCacheTTL 60 10
 PingOneRateLimit $rate
 PingOneTimeout 1000 500
-<Location /index.html>
-    Require all granted
-    PingOneConsent On
-    PingOneConsentUserFrom env:OIDC_CLAIM_sub
-    PingOneConsentApplication $APP
-    Header always set X-PC-Source "%{PINGONE_CONSENT_SOURCE}e"
-</Location>
+@{[gated_location('/index.html', $APP)]}
 <Location /pingone/webhook>
     SetHandler pingone-consent-webhook
     PingOneWebhookAuthorization "Bearer hook-secret-0123456789"

@@ -59,13 +59,7 @@ PingOneConsentCacheKey file:$dir/cache.key
 PingOneConsentCacheTTL 60 10
 PingOneRateLimit 5000 5000
 PingOneTimeout 2000 500
-<Location /index.html>
-    Require all granted
-    PingOneConsent On
-    PingOneConsentUserFrom env:OIDC_CLAIM_sub
-    PingOneConsentApplication $APP
-    Header always set X-PC-Source "%{PINGONE_CONSENT_SOURCE}e"
-</Location>
+@{[gated_location('/index.html', $APP)]}
 <Location /pingone/webhook>
     SetHandler pingone-consent-webhook
     PingOneWebhookAuthorization "Bearer hook-secret-0123456789"

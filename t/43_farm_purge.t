@@ -38,13 +38,7 @@ my $srv = extra_server(name => 't43', modules => [qw(socache_redis authz_host)],
 PingOneConsentCache redis:127.0.0.1:$port
 PingOneConsentCacheKey file:@{[serverroot()]}/conf/cache.key
 PingOneConsentCacheTTL 60 10
-<Location />
-    Require all granted
-    PingOneConsent On
-    PingOneConsentUserFrom env:OIDC_CLAIM_sub
-    PingOneConsentApplication a0000000-0000-4000-8000-000000000001
-    Header always set X-PC-Source "%{PINGONE_CONSENT_SOURCE}e"
-</Location>
+@{[gated_location('/', $PCTest::APP1)]}
 <Location /pingone/webhook>
     SetHandler pingone-consent-webhook
     PingOneWebhookAuthorization "$hook_auth"

@@ -48,13 +48,7 @@ PingOneConsentCacheTTL 60 60
     PingOneWebhookAuthorization "Bearer feed-hook-secret-0123"
     Require all granted
 </Location>
-<Location /index.html>
-    Require all granted
-    PingOneConsent On
-    PingOneConsentUserFrom env:OIDC_CLAIM_sub
-    PingOneConsentApplication $app
-    Header always set X-PC-Source "%{PINGONE_CONSENT_SOURCE}e"
-</Location>
+@{[gated_location('/index.html', $app)]}
 EOC
 
 sub get { $srv->{get}->('/index.html', $_[0]) }

@@ -40,13 +40,7 @@ PingOneRevocationEvents OAUTH_CONSENT.REVOKED CUSTOM.GONE
     SetHandler pingone-consent-admin
     Require all granted
 </Location>
-<Location /index.html>
-    Require all granted
-    PingOneConsent On
-    PingOneConsentUserFrom env:OIDC_CLAIM_sub
-    PingOneConsentApplication $app
-    Header always set X-PC-Source "%{PINGONE_CONSENT_SOURCE}e"
-</Location>
+@{[gated_location('/index.html', $app)]}
 EOC
 
 sub get { $srv->{get}->('/index.html', $_[0]) }

@@ -13,7 +13,8 @@ use Apache::TestRequest ();
 
 our @EXPORT = qw(%U req sim sim_reset counts decision_mark decision_since
                  log_mark log_since sim_port sim_fault serverroot
-                 concurrently slow_lookup sim_tls extra_server admin_post);
+                 concurrently slow_lookup sim_tls extra_server admin_post
+                 gated_location);
 
 # PingOne user IDs of the seeded users (t/sim/seed.json).
 our %U = (
@@ -158,6 +159,20 @@ sub admin_post {
     my ($url, $form, %h) = @_;
     return HTTP::Tiny->new(timeout => 60)->post_form(
         $url, $form, {headers => {'X-PingOne-Consent-Admin' => '1', %h}});
+}
+
+# The gated location the extra servers' tests ask: PingOneConsent On for the
+# user in OIDC_CLAIM_sub (the X-Sub header), with where the answer came from
+# in X-PC-Source.  Without a final newline: the heredoc that interpolates
+# it keeps its own.
+sub gated_location {
+    my ($path, $app) = @_;
+    return join '', "<Location $path>\n", map({ "    $_\n" }
+        'Require all granted', 'PingOneConsent On',
+        'PingOneConsentUserFrom env:OIDC_CLAIM_sub',
+        "PingOneConsentApplication $app",
+        'Header always set X-PC-Source "%{PINGONE_CONSENT_SOURCE}e"'),
+        "</Location>";
 }
 
 sub sim_port {
