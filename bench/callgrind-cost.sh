@@ -35,8 +35,6 @@ machine=$(machine_line)
 
 bench_workdir callgrind htdocs/static htdocs/gated
 port=$(free_port) port0=$(free_port) sim_port=$(free_port)
-head -c 1024 /dev/zero | tr '\0' 'x' > "$work/htdocs/static/f.txt"
-cp "$work/htdocs/static/f.txt" "$work/htdocs/gated/f.txt"
 mpm=${PC_CG_MPM:-prefork}
 { httpd_conf_head "$work" "$port" "$mpm" "$sim_port"
   cat <<EOF

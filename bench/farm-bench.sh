@@ -31,7 +31,6 @@ need wrk curl python3 redis-server redis-cli
 make -C "$top" -s all
 
 bench_workdir farm htdocs/static htdocs/gated a/logs b/logs c/logs d/logs e/logs
-for d in static gated; do head -c 1024 /dev/zero | tr '\0' 'x' > "$work/htdocs/$d/f.txt"; done
 sim_port=$(free_port) rport=$(free_port) r2port=$(free_port)
 declare -A P=([a]=$(free_port) [b]=$(free_port) [c]=$(free_port) [d]=$(free_port) [e]=$(free_port))
 ADMIN_PW=bench-admin-pw-0123 MOD_PW=bench-pcmod-pw-0123

@@ -16,8 +16,6 @@ n=${1:-1000}
 need valgrind ab redis-server redis-cli
 make -C "$top" -s all
 bench_workdir farmcg htdocs/static htdocs/gated
-head -c 1024 /dev/zero | tr '\0' 'x' > "$work/htdocs/static/f.txt"
-cp "$work/htdocs/static/f.txt" "$work/htdocs/gated/f.txt"
 port=$(free_port) sim_port=$(free_port) rport=$(free_port)
 openssl rand -hex 32 > "$work/cache.key"
 redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" \

@@ -24,13 +24,17 @@ free_port() {
 }
 
 # bench_workdir NAME SUBDIR... : $work = a new /tmp/pc-NAME.XXXXXX with
-# logs/ and the given subdirectories; as root, httpd runs as www-data and
-# must be able to write there.
+# logs/ and the given subdirectories (each htdocs/X with a 1 KiB f.txt); as
+# root, httpd runs as www-data and must be able to write there.
 bench_workdir() {
   local name=$1 d; shift
   work=$(mktemp -d "/tmp/pc-$name.XXXXXX")
   mkdir -p "$work/logs"
-  for d in "$@"; do mkdir -p "$work/$d"; done
+  for d in "$@"; do
+    mkdir -p "$work/$d"
+    # every document directory serves the same 1 KiB file, f.txt
+    case $d in htdocs/*) head -c 1024 /dev/zero | tr '\0' 'x' > "$work/$d/f.txt" ;; esac
+  done
   if [ "$(id -u)" -eq 0 ]; then chmod -R a+rwX "$work"; fi
 }
 

@@ -30,8 +30,6 @@ machine=$(machine_line)
 
 bench_workdir memory htdocs/static htdocs/gated
 port=$(free_port) sim_port=$(free_port)
-head -c 1024 /dev/zero | tr '\0' 'x' > "$work/htdocs/static/f.txt"
-cp "$work/htdocs/static/f.txt" "$work/htdocs/gated/f.txt"
 { httpd_conf_head "$work" "$port" event "$sim_port" authz_host
   event_2x32
   echo "MaxKeepAliveRequests 0"

@@ -35,8 +35,6 @@ machine=$(machine_line)
 
 bench_workdir overflow htdocs/static htdocs/gated
 port=$(free_port) sim_port=$(free_port)
-head -c 1024 /dev/zero | tr '\0' 'x' > "$work/htdocs/static/f.txt"
-cp "$work/htdocs/static/f.txt" "$work/htdocs/gated/f.txt"
 size_line=""
 [ -n "${PC_BENCH_CACHE_SIZE:-}" ] && size_line="PingOneConsentCacheSize $PC_BENCH_CACHE_SIZE"
 { httpd_conf_head "$work" "$port" event "$sim_port" authz_host

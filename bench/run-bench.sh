@@ -27,7 +27,6 @@ make -C "$top" -s all
 machine=$(machine_line)
 bench_workdir bench htdocs/static htdocs/gated htdocs/peer
 port=$(free_port) sim_port=$(free_port)
-for d in static gated peer; do head -c 1024 /dev/zero | tr '\0' 'x' > "$work/htdocs/$d/f.txt"; done
 { httpd_conf_head "$work" "$port" event "$sim_port" authn_core authz_user oauth2
   echo "LogLevel warn pingone_consent:notice"
   event_2x32

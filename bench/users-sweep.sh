@@ -37,8 +37,6 @@ machine=$(machine_line)
 
 bench_workdir sweep htdocs/static htdocs/gated
 port=$(free_port) sim_port=$(free_port)
-head -c 1024 /dev/zero | tr '\0' 'x' > "$work/htdocs/static/f.txt"
-cp "$work/htdocs/static/f.txt" "$work/htdocs/gated/f.txt"
 # conf LINES : the configuration, with these extra lines (printf %b)
 conf() {
   { httpd_conf_head "$work" "$port" event "$sim_port" authz_host
