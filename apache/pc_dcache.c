@@ -48,6 +48,11 @@ APLOG_USE_MODULE(pingone_consent);
 /* The cache's area of the shared segment. */
 typedef struct dc_shared_t {
     apr_time_t error_logged;      /* last PC00022 */
+    /* A socache farm's purge-all epoch as last read, and when: shared by
+     * the server's processes, so that while the cache server cannot be
+     * read they all still name a lookup's flight alike. */
+    apr_uint32_t epoch_memo;
+    apr_time_t epoch_memo_at;
 } dc_shared_t;
 
 /* A farm cache through a socache provider. */
@@ -63,8 +68,6 @@ static int g_redis;                   /* Redis (pc_farm_redis.c) */
 static apr_interval_time_t g_tombstone_life;
 static apr_array_header_t *g_envs, *g_apps;
 /* A farm's purge-all epoch, read at most once a second per process. */
-static apr_uint32_t g_epoch_memo;
-static apr_time_t g_epoch_memo_at;
 
 static void attach(void *mem, int fresh)
 {
@@ -485,9 +488,9 @@ static int current_epoch(apr_uint32_t *epoch, const pc_ctx_t *c)
         return 1;
     }
     now = apr_time_now();
-    at = __atomic_load_n(&g_epoch_memo_at, __ATOMIC_ACQUIRE);
+    at = __atomic_load_n(&g_sh->epoch_memo_at, __ATOMIC_ACQUIRE);
     if (!g_redis && now - at < DC_EPOCH_MEMO) {
-        *epoch = __atomic_load_n(&g_epoch_memo, __ATOMIC_ACQUIRE);
+        *epoch = __atomic_load_n(&g_sh->epoch_memo, __ATOMIC_ACQUIRE);
         return 1;
     }
     if ((rv = remote_epoch_read(epoch, c, &why)) != APR_SUCCESS) {
@@ -495,11 +498,11 @@ static int current_epoch(apr_uint32_t *epoch, const pc_ctx_t *c)
         /* The cache is not used, but the key still names the lookup's
          * flight: the epoch last known keeps it the others' key. */
         *epoch = g_redis ? pc_farm_tier_epoch()
-                         : __atomic_load_n(&g_epoch_memo, __ATOMIC_ACQUIRE);
+                         : __atomic_load_n(&g_sh->epoch_memo, __ATOMIC_ACQUIRE);
         return 0;
     }
-    __atomic_store_n(&g_epoch_memo, *epoch, __ATOMIC_RELEASE);
-    __atomic_store_n(&g_epoch_memo_at, now, __ATOMIC_RELEASE);
+    __atomic_store_n(&g_sh->epoch_memo, *epoch, __ATOMIC_RELEASE);
+    __atomic_store_n(&g_sh->epoch_memo_at, now, __ATOMIC_RELEASE);
     return 1;
 }
 
@@ -537,8 +540,8 @@ apr_status_t pc_dcache_purge_all(const pc_ctx_t *c)
         cache_error(c, "purge-all epoch store", rv, why);
         return rv;
     }
-    __atomic_store_n(&g_epoch_memo, e, __ATOMIC_RELEASE);
-    __atomic_store_n(&g_epoch_memo_at, apr_time_now(), __ATOMIC_RELEASE);
+    __atomic_store_n(&g_sh->epoch_memo, e, __ATOMIC_RELEASE);
+    __atomic_store_n(&g_sh->epoch_memo_at, apr_time_now(), __ATOMIC_RELEASE);
     return g_redis ? redis_announce_all(e, c) : APR_SUCCESS;
 }
 
